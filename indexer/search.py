@@ -1,0 +1,90 @@
+"""Retrieval over an index: the tables, columns and examples most relevant to a question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.documents import Document
+from indexer.embedding import Embedder
+from indexer.lexical import encode_query
+from indexer.models import TableInfo
+from indexer.vectorstore import VectorStore
+
+# A table is relevant when its own document matches or when several of its columns do.
+_COLUMN_WEIGHT = 0.5
+_COLUMNS_PER_TABLE = 3
+
+
+@dataclass
+class ScoredTable:
+    name: str
+    score: float
+    info: TableInfo
+
+
+@dataclass
+class ScoredColumn:
+    table: str
+    column: str
+    score: float
+
+
+@dataclass
+class ScoredExample:
+    question: str
+    sql: str
+    score: float
+    source: str
+
+
+@dataclass
+class SearchResult:
+    tables: list[ScoredTable]
+    columns: list[ScoredColumn]
+    examples: list[ScoredExample] = field(default_factory=list)
+
+
+class SchemaSearcher:
+    def __init__(self, store: VectorStore, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+
+    def search(
+        self, db_id: str, question: str, top_tables: int = 5, top_columns: int = 20, top_examples: int = 3
+    ) -> SearchResult:
+        dense = self.embedder.embed([question])[0]
+        sparse = encode_query(question)
+        table_hits = self.store.search(db_id, dense, sparse, "table", max(top_tables * 4, 20))
+        column_hits = self.store.search(db_id, dense, sparse, "column", max(top_columns * 2, 40))
+        example_hits = (
+            self.store.search(db_id, dense, sparse, "example", top_examples) if top_examples else []
+        )
+
+        payloads: dict[str, dict[str, Any]] = {h.payload["table"]: h.payload for h in table_hits}
+        scores = {name: hit.score for name, hit in ((h.payload["table"], h) for h in table_hits)}
+        per_table: dict[str, list[float]] = {}
+        for hit in column_hits:
+            per_table.setdefault(hit.payload["table"], []).append(hit.score)
+        for table, column_scores in per_table.items():
+            bonus = _COLUMN_WEIGHT * sum(sorted(column_scores, reverse=True)[:_COLUMNS_PER_TABLE])
+            scores[table] = scores.get(table, 0.0) + bonus
+        missing = [t for t in scores if t not in payloads]
+        if missing:
+            ids = [Document("table", t, "").point_id(db_id) for t in missing]
+            payloads.update({p["table"]: p for p in self.store.retrieve(db_id, ids)})
+
+        ranked = sorted((t for t in scores if t in payloads), key=lambda t: -scores[t])[:top_tables]
+        return SearchResult(
+            tables=[
+                ScoredTable(t, round(scores[t], 4), TableInfo.from_dict(payloads[t]["info"])) for t in ranked
+            ],
+            columns=[
+                ScoredColumn(h.payload["table"], h.payload["column"], round(h.score, 4))
+                for h in column_hits[:top_columns]
+            ],
+            examples=[
+                ScoredExample(h.payload["question"], h.payload["sql"], round(h.score, 4), h.payload["source"])
+                for h in example_hits
+            ],
+        )

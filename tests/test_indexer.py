@@ -1,0 +1,230 @@
+"""The indexer on real parts: SQLite and PostgreSQL, the real embedding model, Qdrant local mode."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from indexer.documents import build_documents
+from indexer.indexing import index_database
+from indexer.introspect import EmptyDatabase, introspect
+from indexer.schema_docs import SchemaDocsError, load_schema_docs
+from indexer.search import SchemaSearcher
+from indexer.synonyms import Enricher, split_identifier
+from tests.conftest import DEMO
+
+DEMO_DOCS = DEMO / "telecom.yaml"
+
+
+def demo_engine(path: Path = DEMO / "telecom.sqlite") -> sa.Engine:
+    return sa.create_engine(f"sqlite:///{path}")
+
+
+@pytest.mark.parametrize(
+    ("identifier", "parts"),
+    [
+        ("pmRrcConnEstabSucc", ["pm", "rrc", "conn", "estab", "succ"]),
+        ("order_2_items", ["order", "2", "items"]),
+        ("HTTPServerURL", ["http", "server", "url"]),
+        ("address2", ["address", "2"]),
+        ("Num_of_Staff", ["num", "of", "staff"]),
+    ],
+)
+def test_split_identifier(identifier: str, parts: list[str]) -> None:
+    assert split_identifier(identifier) == parts
+
+
+def test_enricher_expands_run_together_names_with_the_teams_abbreviations() -> None:
+    enricher = Enricher({"du": "distributed unit", "rrc": "radio resource control"})
+    words = enricher.words("nrcelldu")
+    assert words[:2] == ["nr", "new radio 5g"]
+    assert "cell" in words and "distributed unit" in words
+    assert "radio resource control" in enricher.words("pmrrcconnestabsucc")
+    assert "establishment" in enricher.words("pmrrcconnestabsucc")
+    # a name that cannot be covered by known pieces stays whole rather than being split wrongly
+    assert Enricher().words("zyxwvut") == ["zyxwvut"]
+    assert Enricher().words("cust_addr") == ["cust", "customer", "addr", "address"]
+
+
+def test_demo_documents_carry_synonyms_glossary_and_values() -> None:
+    schema = introspect(demo_engine(), "sqlite")
+    docs = load_schema_docs([DEMO_DOCS], schema)
+    documents = {d.key: d for d in build_documents(schema, docs)}
+    cell = documents["nrcelldu"].text.lower()
+    assert "new radio" in cell and "distributed unit" in cell
+    state = documents["nrcelldu.administrativestate"].text
+    assert "LOCKED" in state and "UNLOCKED" in state  # low-cardinality values are searchable
+    assert any(d.kind == "example" for d in documents.values())
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "docs.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            "tables:\n  nrcelldu:\n    description: ok\n  nosuchtable:\n    description: x\n",
+            4,
+            "unknown table",
+        ),
+        ("tables:\n  nrcelldu:\n    columns:\n      nosuchcolumn: {description: x}\n", 4, "unknown column"),
+        ("glossary:\n  - term: DU\n    refs: [nrcelldu.bogus]\n", 3, "unknown 'nrcelldu.bogus'"),
+        ("tables:\n  nrcelldu:\n    descripton: typo\n", 3, "Extra inputs"),
+        ("tables:\n  nrcelldu: [\n", 3, "malformed YAML"),
+        ("examples:\n  - question: q\n    sql: SELEC FROM WHERE (\n", 3, "does not parse"),
+        ("examples:\n  - question: q\n", 2, "sql"),
+    ],
+)
+def test_broken_schema_docs_are_reported_with_file_and_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    schema = introspect(demo_engine(), "sqlite", sample_values=0)
+    path = write(tmp_path, text)
+    with pytest.raises(SchemaDocsError) as info:
+        load_schema_docs([path], schema)
+    assert info.value.line == line, str(info.value)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+    assert message in str(info.value)
+
+
+def test_postgres_introspection_reads_keys_comments_views_and_values() -> None:
+    schema_name = f"ragsql_t_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema_name}"))
+        conn.execute(
+            sa.text(f"""
+            CREATE TABLE {schema_name}.site (id INT PRIMARY KEY, name TEXT NOT NULL);
+            COMMENT ON TABLE {schema_name}.site IS 'Physical sites';
+            CREATE TABLE {schema_name}.cell (
+                id INT PRIMARY KEY, site_id INT REFERENCES {schema_name}.site(id), state TEXT);
+            COMMENT ON COLUMN {schema_name}.cell.state IS 'Administrative state';
+            INSERT INTO {schema_name}.site VALUES (1, 'Berlin'), (2, 'Munich');
+            INSERT INTO {schema_name}.cell VALUES (1, 1, 'LOCKED'), (2, 1, 'UNLOCKED'), (3, 2, 'LOCKED');
+            CREATE VIEW {schema_name}.locked_cells AS SELECT * FROM {schema_name}.cell WHERE state = 'LOCKED';
+        """)
+        )
+    try:
+        engine = sa.create_engine(
+            f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema_name}"
+        )
+        schema = introspect(engine, "postgres")
+        assert [t.name for t in schema.tables] == ["cell", "locked_cells", "site"]
+        cell, view, site = schema.tables
+        assert site.comment == "Physical sites" and view.is_view
+        assert cell.foreign_keys[0].ref_table == "site" and cell.foreign_keys[0].columns == ["site_id"]
+        assert cell.column("id").primary_key and not site.column("name").nullable
+        assert cell.column("state").comment == "Administrative state"
+        assert cell.column("state").values == ["LOCKED", "UNLOCKED"]
+        engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema_name} CASCADE"))
+        admin.dispose()
+
+
+def test_empty_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite"
+    sqlite3.connect(path).close()
+    with pytest.raises(EmptyDatabase):
+        introspect(demo_engine(path), "sqlite")
+
+
+def test_incremental_reindex_embeds_only_what_changed(tmp_path: Path, store, embedder) -> None:
+    db = tmp_path / "telecom.sqlite"
+    shutil.copy(DEMO / "telecom.sqlite", db)
+    docs = tmp_path / "telecom.yaml"
+    shutil.copy(DEMO_DOCS, docs)
+
+    first = index_database("demo", demo_engine(db), "sqlite", [docs], store, embedder)
+    assert first.embedded == first.tables + first.columns + first.examples + 1 and first.skipped == 0
+
+    again = index_database("demo", demo_engine(db), "sqlite", [docs], store, embedder)
+    assert again.embedded == 0 and again.skipped == first.embedded
+
+    docs.write_text(
+        docs.read_text().replace(
+            "examples:",
+            "examples:\n  - question: How many alarms are there?\n    sql: SELECT COUNT(*) FROM alarmlog",
+            1,
+        )
+    )
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE extra_notes (id INTEGER PRIMARY KEY, note TEXT)")
+    changed = index_database("demo", demo_engine(db), "sqlite", [docs], store, embedder)
+    assert changed.embedded == 1 + 1 + 2  # the example, the table and its two columns
+    assert changed.removed == 0
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE extra_notes")
+    dropped = index_database("demo", demo_engine(db), "sqlite", [docs], store, embedder)
+    assert dropped.removed == 3 and dropped.embedded == 0
+    keys = {p["key"] for p in store.payloads("demo", "table")}
+    assert "extra_notes" not in keys and "nrcelldu" in keys
+
+
+class FailingEmbedder:
+    """The real embedder, failing after its first batch: stands in for a run killed half-way."""
+
+    def __init__(self, real) -> None:
+        self.real, self.name, self.dimension = real, real.name, real.dimension
+
+    def embed(self, texts, progress=None):
+        self.real.embed(texts[:8])
+        raise KeyboardInterrupt("killed half-way")
+
+
+def test_a_failed_run_leaves_the_previous_index_answering(tmp_path: Path, store, embedder) -> None:
+    index_database("demo", demo_engine(), "sqlite", [DEMO_DOCS], store, embedder)
+    before = store.live_hashes("demo")
+    docs = tmp_path / "changed.yaml"
+    docs.write_text(DEMO_DOCS.read_text().replace("Radio access network", "CHANGED radio access network"))
+    with pytest.raises(KeyboardInterrupt):
+        index_database("demo", demo_engine(), "sqlite", [docs], store, FailingEmbedder(embedder))
+    assert store.live_hashes("demo") == before
+    hits = SchemaSearcher(store, embedder).search("demo", "locked NR cells")
+    assert hits.tables
+    collections = [c.name for c in store.client.get_collections().collections]
+    assert len(collections) == 1, collections  # the half-built version was discarded
+
+
+def test_broken_docs_leave_the_index_untouched(tmp_path: Path, store, embedder) -> None:
+    index_database("demo", demo_engine(), "sqlite", [DEMO_DOCS], store, embedder)
+    before = store.live_hashes("demo")
+    with pytest.raises(SchemaDocsError):
+        index_database(
+            "demo", demo_engine(), "sqlite", [write(tmp_path, "tables: {nope: {}}\n")], store, embedder
+        )
+    assert store.live_hashes("demo") == before
+
+
+def test_databases_are_indexed_side_by_side(store, embedder) -> None:
+    from tests.conftest import require_data, spider_db
+
+    require_data()
+    index_database("demo", demo_engine(), "sqlite", [DEMO_DOCS], store, embedder)
+    singer = sa.create_engine(f"sqlite:///{spider_db('spider', 'concert_singer')}")
+    index_database("concert_singer", singer, "sqlite", [], store, embedder)
+    searcher = SchemaSearcher(store, embedder)
+    assert searcher.search("concert_singer", "How many singers do we have?").tables[0].name == "singer"
+    assert searcher.search("demo", "How many singers do we have?").tables[0].name != "singer"
+    assert set(store.indexes()) == {"demo", "concert_singer"}
+
+
+def test_exact_identifiers_and_codes_are_found_lexically(store, embedder) -> None:
+    index_database("demo", demo_engine(), "sqlite", [DEMO_DOCS], store, embedder)
+    found = SchemaSearcher(store, embedder).search(
+        "demo", "sum of pmrrcconnestabsucc per cell", top_columns=5
+    )
+    assert any(c.column == "pmrrcconnestabsucc" for c in found.columns)
+    found = SchemaSearcher(store, embedder).search("demo", "cells that are SHUTTINGDOWN", top_columns=5)
+    assert any(c.column == "administrativestate" for c in found.columns)
