@@ -35,6 +35,9 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str, batch_size: int = 64) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from disk, never from a hub
         from sentence_transformers import SentenceTransformer  # heavy import: only when used
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no weight-loading bar in CLI output or logs
 
         self.name = model
         self.batch_size = batch_size
