@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     # Retrieval.
     top_tables: int = 6
     top_columns: int = 20
-    top_examples: int = 3
+    top_examples: int = 2
+    example_min_score: float = Field(0.85, description="Cosine similarity an example question needs to be used")
 
     # Generation backend.
     model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
@@ -71,8 +72,9 @@ class Settings(BaseSettings):
     n_ctx: int = 4096
     n_threads: int | None = None
     max_new_tokens: int = 256
-    prompt_token_budget: int = 2600
+    prompt_token_budget: int = 3400
     speculative_decoding: bool = False
+    warm_up: bool = Field(True, description="Evaluate the default database's prompt prefix when the API starts")
 
     # Answering.
     max_attempts: int = Field(2, description="Generation attempts: the first plus self-corrections")

@@ -40,3 +40,27 @@ def spider_db(set_name: str, db_id: str) -> Path:
 def require_data() -> None:
     if not DATA.is_dir():
         pytest.skip(f"benchmark data not found at {DATA} (set RAGSQL_SHARED_DATA)")
+
+
+@pytest.fixture(scope="session")
+def demo_runtime(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """One runtime for every test that needs the real model: the demo database indexed in a fresh home,
+    the packaged Qwen2.5-Coder-1.5B loaded once and shared (as the API shares it)."""
+    from service.runtime import Runtime
+    from service.settings import Settings
+
+    home = tmp_path_factory.mktemp("ragsql-home")
+    rt = Runtime(Settings(home=home))
+    rt.__dict__["embedder"] = embedder  # the session's embedder: loaded once
+    rt.index("demo")
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(demo_runtime):
+    from service.pipeline import AskPipeline
+
+    pipeline = AskPipeline(demo_runtime)
+    pipeline.warm_up("demo")
+    return pipeline

@@ -1,0 +1,1 @@
+"""ragsql service: settings, database access, SQL validation, the question-to-answer pipeline."""

@@ -1,0 +1,171 @@
+"""The `ragsql` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from tqdm import tqdm
+
+from indexer.documents import Document
+from indexer.introspect import EmptyDatabase
+from indexer.schema_docs import SchemaDocsError
+from indexer.vectorstore.qdrant import IndexMissing, StoreLocked
+from service.databases import DatabaseError
+from service.runtime import Runtime
+from service.settings import UnknownDatabase, get_settings
+
+app = typer.Typer(help="ragsql: ask your database in plain language, answered by a local model.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+# Failures a user can fix: reported on one line, never as a stack trace.
+USER_ERRORS = (
+    SchemaDocsError, EmptyDatabase, DatabaseError, UnknownDatabase, StoreLocked, IndexMissing, FileNotFoundError,
+)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database id (default: the configured default)")]
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    rt = Runtime(get_settings())
+    try:
+        yield rt
+    except USER_ERRORS as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        rt.close()
+
+
+def _progress(description: str) -> Callable[[int], Callable[[int], None]]:
+    def start(total: int) -> Callable[[int], None]:
+        bar = tqdm(total=total, desc=description, unit="doc", file=sys.stderr, leave=False)
+        return bar.update
+
+    return start
+
+
+@app.command()
+def index(
+    db: DbOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Index every configured database")] = False,
+    show: Annotated[str | None, typer.Option(help="Then print the enriched text of TABLE or TABLE.COLUMN")] = None,
+) -> None:
+    """Index a database's schema and docs (only what changed is embedded again)."""
+    with runtime() as rt:
+        ids = sorted(rt.settings.databases) if all_ else [db or rt.settings.default_db]
+        for db_id in ids:
+            s = rt.index(db_id, progress=_progress(f"embedding {db_id}"))
+            console.print(
+                f"[bold]{s.db}[/bold]: {s.tables} tables, {s.columns} columns, {s.examples} examples; "
+                f"{s.embedded} documents embedded, {s.skipped} unchanged, {s.removed} removed "
+                f"in {s.seconds:.1f} s"
+            )
+        if show:
+            _show(rt, ids[0], show)
+
+
+def _show(rt: Runtime, db_id: str, name: str) -> None:
+    kind = "column" if "." in name else "table"
+    payloads = rt.store.retrieve(db_id, [Document(kind, name, "").point_id(db_id)])
+    if not payloads:  # keys are stored as written in the database: try a case-insensitive match
+        payloads = [p for p in rt.store.payloads(db_id, kind) if p["key"].lower() == name.lower()]
+    if not payloads:
+        raise FileNotFoundError(f"no {kind} '{name}' in the index of '{db_id}'")
+    console.print(payloads[0]["text"], highlight=False)
+
+
+@app.command()
+def inspect(
+    name: Annotated[str, typer.Argument(help="TABLE or TABLE.COLUMN")],
+    db: DbOption = None,
+) -> None:
+    """Print the enriched search text of a table or column, as indexed."""
+    with runtime() as rt:
+        _show(rt, db or rt.settings.default_db, name)
+
+
+@app.command()
+def search(
+    question: str,
+    db: DbOption = None,
+    top: Annotated[int, typer.Option(help="How many tables")] = 5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the tables and columns retrieved for a question, with their scores."""
+    with runtime() as rt:
+        db_id = db or rt.settings.default_db
+        rt.settings.database(db_id)
+        result = rt.searcher.search(db_id, question, top_tables=top, top_columns=top * 2, top_examples=2)
+        if as_json:
+            console.print_json(json.dumps({
+                "tables": [{"table": t.name, "score": t.score} for t in result.tables],
+                "columns": [{"column": f"{c.table}.{c.column}", "score": c.score} for c in result.columns],
+                "examples": [{"question": e.question, "sql": e.sql, "score": e.score} for e in result.examples],
+            }))
+            return
+        tables = Table("table", "score", "description", title=f"tables for: {question}")
+        for t in result.tables:
+            tables.add_row(t.name, f"{t.score:.4f}", t.info.description[:70])
+        console.print(tables)
+        columns = Table("column", "score", title="columns")
+        for c in result.columns:
+            columns.add_row(f"{c.table}.{c.column}", f"{c.score:.4f}")
+        console.print(columns)
+
+
+@app.command()
+def ask(
+    question: str,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON")] = False,
+    execute: Annotated[bool, typer.Option(help="Run the SQL (read-only)")] = True,
+) -> None:
+    """Answer a question in-process: SQL and its rows."""
+    from service.pipeline import AskPipeline
+
+    with runtime() as rt:
+        result = AskPipeline(rt).ask(question, db or rt.settings.default_db, execute=execute)
+        if as_json:
+            console.print_json(result.model_dump_json())
+            return
+        console.print(f"[bold]SQL:[/bold] {result.sql or '-'}", highlight=False)
+        if result.error:
+            err.print(f"[red]error ({result.error_kind}):[/red] {result.error}", highlight=False)
+            raise typer.Exit(1)
+        if result.executed:
+            rows = Table(*result.columns)
+            for row in result.rows[:50]:
+                rows.add_row(*("" if v is None else str(v) for v in row))
+            console.print(rows)
+            more = " (truncated)" if result.truncated else ""
+            console.print(f"{result.row_count} rows{more}; {sum(result.timings.values()):.2f} s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: settings.host")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: settings.port")] = None,
+    index_first: Annotated[bool, typer.Option("--index/--no-index", help="Index the default database first")] = True,
+) -> None:
+    """Serve the REST API (index the default database first, so a fresh set-up answers at once)."""
+    import uvicorn
+
+    from service.api import create_app
+
+    settings = get_settings()
+    rt = Runtime(settings)
+    if index_first:
+        with runtime() as checked:  # one-line errors for a bad set-up, before the server starts
+            s = checked.index(settings.default_db, progress=_progress(f"embedding {settings.default_db}"))
+            console.print(f"indexed {s.db}: {s.tables} tables, {s.embedded} embedded, {s.skipped} unchanged")
+    uvicorn.run(create_app(runtime=rt), host=host or settings.host, port=port or settings.port)

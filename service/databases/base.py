@@ -1,0 +1,157 @@
+"""Run one statement on a user's database, read-only, with a row cap and a time limit.
+
+Each implementation makes the connection itself read-only, as a second wall behind service.sql_guard: a
+statement that slipped past the validator must still be unable to write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.pool import PoolProxiedConnection
+
+CONNECT_TIMEOUT_S = 5
+
+Fetched = tuple[list[str], list[Sequence[Any]]]  # column names, rows as the driver returns them
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]  # JSON-safe values
+    row_count: int
+    truncated: bool  # more rows existed than max_rows
+
+
+class DatabaseError(Exception):
+    """Base of the errors a database reports to ragsql's callers."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """Cannot connect: server down, wrong address or credentials, missing file."""
+
+
+class QueryTimeout(DatabaseError):
+    """The statement ran past its time limit and was cancelled."""
+
+
+class QueryFailed(DatabaseError):
+    """The database rejected the statement (syntax, unknown name, write refused...)."""
+
+
+class Database(ABC):
+    dialect: ClassVar[str]  # sqlglot dialect name
+    ping_sql: ClassVar[str] = "SELECT 1"
+
+    def __init__(self, db_id: str, url: str) -> None:
+        self.id = db_id
+        self.url = url
+        self.engine: sa.Engine = self._create_engine(url)
+
+    @abstractmethod
+    def _create_engine(self, url: str) -> sa.Engine:
+        """An engine whose connections are read-only where the driver allows."""
+
+    @abstractmethod
+    def _run(self, raw: PoolProxiedConnection, sql: str, fetch: int, timeout_s: float) -> Fetched:
+        """Run `sql` read-only within `timeout_s`; return the column names and at most `fetch` rows."""
+
+    @abstractmethod
+    def _translate(self, exc: Exception) -> DatabaseError | None:
+        """The DatabaseError for a driver exception, None if it is not one."""
+
+    def execute(self, sql: str, max_rows: int, timeout_s: float) -> QueryResult:
+        raw = self._checkout()
+        try:
+            columns, rows = self._run(raw, sql, max_rows + 1, timeout_s)  # one more row tells truncation
+        except Exception as exc:
+            error = self._translate(exc)
+            if error is None:
+                raise
+            if isinstance(error, DatabaseUnavailable):
+                raw.invalidate()
+            raise error from exc
+        finally:
+            raw.close()
+        kept = [[json_safe(v) for v in row] for row in rows[:max_rows]]
+        return QueryResult(columns, kept, len(kept), truncated=len(rows) > max_rows)
+
+    def ping(self) -> None:
+        raw = self._checkout()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(self.ping_sql)
+            cursor.fetchall()
+            cursor.close()
+        except Exception as exc:
+            raw.invalidate()
+            raise DatabaseUnavailable(f"database '{self.id}' does not answer: {first_line(exc)}") from exc
+        finally:
+            raw.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _checkout(self) -> PoolProxiedConnection:
+        try:
+            return self.engine.raw_connection()
+        except Exception as exc:
+            # SQLAlchemy wraps driver errors, except those raised by a custom `creator`
+            cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+            if cause is exc and self._translate(exc) is None:
+                raise
+            raise DatabaseUnavailable(f"cannot connect to database '{self.id}': {first_line(cause)}") from exc
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r}, {self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+def first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def columns_of(description: Sequence[Sequence[Any]] | None) -> list[str]:
+    return [str(d[0]) for d in description or []]
+
+
+def json_safe(value: Any) -> Any:
+    """A value the JSON encoder takes as is, keeping its meaning."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _bytes_text(bytes(value))
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return str(value)  # network addresses, ranges, enums...
+
+
+def _bytes_text(data: bytes) -> str:
+    # Text stored as bytes reads best as text; anything binary is shown as hex.
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.hex()
+    return text if all(c.isprintable() or c in "\t\n\r" for c in text) else data.hex()

@@ -1,0 +1,85 @@
+"""SQLite, opened read-only through a URI: the file cannot be written, nor created when missing."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.pool import PoolProxiedConnection
+
+from service.databases.base import (
+    CONNECT_TIMEOUT_S,
+    Database,
+    DatabaseError,
+    DatabaseUnavailable,
+    Fetched,
+    QueryFailed,
+    QueryTimeout,
+    columns_of,
+    first_line,
+)
+
+# What a query may do while it runs (sqlite3 authorizer); anything else (writes, ATTACH, PRAGMA...) is denied.
+_ALLOWED_ACTIONS = frozenset({
+    sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE,
+})
+_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
+_PROGRESS_STEPS = 1000  # virtual-machine steps between two looks at the clock
+
+
+class SQLiteDatabase(Database):
+    dialect = "sqlite"
+    ping_sql = "SELECT COUNT(*) FROM sqlite_master"  # reads the file: a non-database fails here
+
+    def _create_engine(self, url: str) -> sa.Engine:
+        database = sa.make_url(url).database
+        if not database or database == ":memory:":
+            raise DatabaseError(f"database '{self.id}': a SQLite URL needs a file path, e.g. sqlite:///shop.db")
+        self.path = Path(database).expanduser().absolute()
+        return sa.create_engine(f"sqlite:///{self.path}", creator=self._connect, pool_pre_ping=True)
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.path.is_file():  # mode=ro would fail too; this says why
+            raise sqlite3.OperationalError(f"no such SQLite file: {self.path}")
+        uri = f"file:{quote(str(self.path))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=CONNECT_TIMEOUT_S, check_same_thread=False)
+        conn.text_factory = lambda b: b.decode(errors="replace")  # bad bytes in TEXT must not fail a query
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    def _run(self, raw: PoolProxiedConnection, sql: str, fetch: int, timeout_s: float) -> Fetched:
+        conn: sqlite3.Connection = raw.driver_connection
+        deadline = time.monotonic() + timeout_s
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)  # true -> interrupt
+        conn.set_authorizer(_authorize)
+        try:
+            cursor = conn.execute(sql)
+            try:
+                return columns_of(cursor.description), cursor.fetchmany(fetch)
+            finally:
+                cursor.close()
+        finally:
+            conn.set_progress_handler(None, 0)
+            conn.set_authorizer(None)
+            conn.rollback()
+
+    def _translate(self, exc: Exception) -> DatabaseError | None:
+        if not isinstance(exc, sqlite3.Error | sqlite3.Warning):
+            return None
+        message = first_line(exc)
+        if message == "interrupted":
+            return QueryTimeout(f"query on '{self.id}' cancelled: it ran past its time limit")
+        if "unable to open" in message or "not a database" in message or "no such SQLite file" in message:
+            return DatabaseUnavailable(f"database '{self.id}': {message}")
+        return QueryFailed(message)
+
+
+def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    if action not in _ALLOWED_ACTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK

@@ -1,0 +1,43 @@
+"""What the pipeline needs from a language model, whichever server or library runs it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+TokenCallback = Callable[[str], None]
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    cached_tokens: int  # prompt tokens whose KV state was reused from the previous request
+    generated_tokens: int
+    seconds: float
+
+
+class LLMUnavailable(RuntimeError):
+    """The model cannot answer now: its server is down, or its file is missing."""
+
+
+class LLM(ABC):
+    name: str
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` with the model's own tokenizer (or a close estimate where none is local)."""
+
+    @abstractmethod
+    def complete(
+        self,
+        system: str,
+        user: str,
+        prefill: str = "",
+        stop: list[str] | None = None,
+        max_tokens: int = 256,
+        on_token: TokenCallback | None = None,
+    ) -> Completion:
+        """Greedy (temperature 0) answer to a chat turn. `prefill` starts the assistant's answer where the
+        backend allows it; the returned text excludes it."""

@@ -1,0 +1,141 @@
+"""The ask pipeline: retrieve -> prompt -> generate -> validate -> execute, self-correcting on errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from service.catalog import SchemaCatalog
+from service.databases import QueryFailed, QueryResult, QueryTimeout
+from service.extract import extract_sql
+from service.prompt import STOP, PromptBuilder, Retry
+from service.results import AskResult, Attempt, Tokens
+from service.retrieve import retrieve
+from service.runtime import Runtime
+from service.sql_guard import CheckedSQL, SQLRefused, check_sql
+
+EventCallback = Callable[[str, dict[str, Any]], None]  # ("stage" | "token", data)
+
+
+class AttemptFailed(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class AskPipeline:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.settings = runtime.settings
+        self.prompts = PromptBuilder(runtime.llm.count_tokens, self.settings.prompt_token_budget)
+
+    def ask(
+        self,
+        question: str,
+        db_id: str,
+        execute: bool = True,
+        max_rows: int | None = None,
+        on_event: EventCallback | None = None,
+        whole_schema: bool | None = None,
+        use_examples: bool = True,
+        max_attempts: int | None = None,
+    ) -> AskResult:
+        s = self.settings
+        emit = on_event or (lambda kind, data: None)
+        result = AskResult(question=question, db=db_id)
+        timings = result.timings
+
+        @contextmanager
+        def stage(name: str) -> Iterator[None]:
+            emit("stage", {"stage": name})
+            started = time.perf_counter()
+            try:
+                yield
+            finally:
+                timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - started, 4)
+
+        catalog = self.rt.catalog(db_id)
+        with stage("retrieve"):
+            result.context = retrieve(self.rt.searcher, catalog, db_id, question, s.top_tables, s.top_columns,
+                                      s.top_examples if use_examples else 0, s.example_min_score)
+        retry: Retry | None = None
+        for _ in range(max_attempts or s.max_attempts):
+            with stage("prompt"):
+                prompt = self.prompts.build(catalog, result.context, question, whole_schema, retry)
+            result.context.prompt_tables = prompt.tables
+            with stage("generate"):
+                completion = self.rt.llm.complete(
+                    prompt.system, prompt.user, prompt.prefill, STOP, s.max_new_tokens,
+                    on_token=lambda t: emit("token", {"text": t}),
+                )
+            result.tokens = Tokens(
+                prompt=result.tokens.prompt + completion.prompt_tokens,
+                cached=result.tokens.cached + completion.cached_tokens,
+                generated=result.tokens.generated + completion.generated_tokens,
+            )
+            attempt = Attempt(sql=extract_sql(prompt.prefill + completion.text), raw=completion.text)
+            result.attempts.append(attempt)
+            try:
+                with stage("validate"):
+                    checked = self._validate(attempt.sql, catalog, max_rows or s.max_rows)
+                result.sql = checked.sql
+                if execute:
+                    with stage("execute"):
+                        rows = self._execute(db_id, checked, max_rows or s.max_rows)
+                    result.columns, result.rows = rows.columns, rows.rows
+                    result.row_count, result.truncated, result.executed = rows.row_count, rows.truncated, True
+                result.error = result.error_kind = None
+                return result
+            except AttemptFailed as failure:
+                attempt.error, attempt.error_kind = str(failure), failure.kind
+                result.error, result.error_kind = attempt.error, attempt.error_kind
+                if failure.kind == "timeout":  # another slow query would only time out again
+                    break
+                retry = Retry(attempt.sql, _with_valid_columns(str(failure), attempt.sql, catalog))
+        return result
+
+    def warm_up(self, db_id: str) -> None:
+        """Evaluate the stable prompt prefix of a database once, so its first question is answered warm."""
+        catalog = self.rt.catalog(db_id)
+        prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
+        self.rt.llm.complete(prompt.system, prompt.user, prompt.prefill, STOP, max_tokens=1)
+
+    def _validate(self, sql: str | None, catalog: SchemaCatalog, max_rows: int) -> CheckedSQL:
+        if not sql:
+            raise AttemptFailed("no_sql", "the answer contained no SQL statement")
+        try:
+            # one row beyond the cap tells the executor that the result was truncated
+            return check_sql(sql, catalog.dialect, catalog.column_map(), max_rows + 1)
+        except SQLRefused as refused:
+            kind = {"parse": "parse", "unknown_table": "unknown_identifier",
+                    "unknown_column": "unknown_identifier"}.get(refused.rule, "refused")
+            raise AttemptFailed(kind, refused.reason) from None
+
+    def _execute(self, db_id: str, checked: CheckedSQL, max_rows: int) -> QueryResult:
+        try:
+            return self.rt.database(db_id).execute(checked.sql, max_rows, self.settings.query_timeout_s)
+        except QueryTimeout as exc:
+            raise AttemptFailed("timeout", str(exc)) from None
+        except QueryFailed as exc:
+            raise AttemptFailed("runtime", str(exc)) from None
+
+
+def _with_valid_columns(error: str, sql: str | None, catalog: SchemaCatalog) -> str:
+    """The error plus the real columns of the tables the failed query touched: what a small model most
+    often gets wrong is a column's name or its table."""
+    names: list[str] = []
+    if sql:
+        try:
+            names = [t.name for t in sqlglot.parse_one(sql, read=catalog.dialect).find_all(exp.Table)]
+        except sqlglot.errors.SqlglotError:
+            names = []
+    tables = [catalog.tables[n] for n in dict.fromkeys(filter(None, map(catalog.find, names)))]
+    if not tables:
+        return error
+    listing = "; ".join(f"{t.name}({', '.join(c.name for c in t.columns)})" for t in tables)
+    return f"{error}. Valid columns: {listing}"

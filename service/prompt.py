@@ -1,0 +1,149 @@
+"""Step 2: the prompt, within a token budget, stable part first so the model's prefix cache is reused.
+
+Order: instructions -> this database's description and glossary -> table definitions (the whole schema when
+it fits, so the prefix is identical for every question on that database; else the retrieved tables, in a
+fixed order) -> examples -> question. Only the last two change from one question to the next.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from indexer.models import TableInfo
+from service.catalog import SchemaCatalog
+from service.results import RetrievedContext
+
+DIALECT_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB"}
+PREFILL = "```sql\n"
+STOP = ["```"]
+
+_INSTRUCTIONS = """You write {dialect} queries for the database described below.
+Answer with exactly one {dialect} SELECT statement in a ```sql block and nothing else.
+Rules:
+- Use only the tables and columns defined below; join tables on the foreign keys shown.
+- Select only the columns the question asks for, in the order it asks for them.
+- Use the exact values shown in column comments when filtering on codes, states or names."""
+
+
+@dataclass
+class Prompt:
+    system: str
+    user: str
+    tables: list[str]  # tables whose definitions the prompt carries
+    prefill: str = PREFILL
+
+
+@dataclass
+class Retry:
+    sql: str | None
+    error: str
+
+
+def render_table(table: TableInfo, columns: set[str] | None = None) -> str:
+    """A CREATE TABLE statement, the form coder models know best, with descriptions and values as comments.
+    `columns` keeps only those (plus keys) when a table is too wide for the budget."""
+    keys = {c for fk in table.foreign_keys for c in fk.columns}
+    entries: list[tuple[str, str]] = []  # (definition, comment)
+    for c in table.columns:
+        if columns is not None and c.name not in columns and not c.primary_key and c.name not in keys:
+            continue
+        notes = [n for n in (c.description, c.unit and f"unit: {c.unit}") if n]
+        if c.values:
+            notes.append("values: " + ", ".join(c.values))
+        pk = " PRIMARY KEY" if c.primary_key else ""
+        entries.append((f"{_quote(c.name)} {c.type or 'TEXT'}{pk}", "; ".join(notes)))
+    for fk in table.foreign_keys:
+        entries.append((f"FOREIGN KEY ({', '.join(map(_quote, fk.columns))}) REFERENCES "
+                        f"{_quote(fk.ref_table)}({', '.join(map(_quote, fk.ref_columns))})", ""))
+    lines = [
+        f"  {code}{',' if i < len(entries) - 1 else ''}{f' -- {note}' if note else ''}"
+        for i, (code, note) in enumerate(entries)
+    ]
+    comment = f"-- {table.description}\n" if table.description else ""
+    return f"{comment}CREATE TABLE {_quote(table.name)} (\n" + "\n".join(lines) + "\n);"
+
+
+def _quote(name: str) -> str:
+    return name if name.replace("_", "").isalnum() and not name[0].isdigit() else f'"{name}"'
+
+
+class PromptBuilder:
+    def __init__(self, count_tokens: Callable[[str], int], budget: int) -> None:
+        self._count = lru_cache(maxsize=8192)(count_tokens)
+        self.budget = budget
+
+    def build(
+        self,
+        catalog: SchemaCatalog,
+        context: RetrievedContext,
+        question: str,
+        whole_schema: bool | None = None,
+        retry: Retry | None = None,
+    ) -> Prompt:
+        dialect = DIALECT_NAMES.get(catalog.dialect, catalog.dialect)
+        head = _INSTRUCTIONS.format(dialect=dialect) + _about(catalog)
+        user = _user_message(context, question, retry, relevant_terms(catalog, context, question))
+        room = self.budget - self._count(head) - self._count(user)
+        everything = [render_table(t) for t in catalog.tables.values()]
+        if whole_schema or (whole_schema is None and sum(map(self._count, everything)) <= room):
+            return Prompt(head + "\n\n" + "\n\n".join(everything), user, list(catalog.tables))
+        chosen = self._fit(catalog, context, room)
+        # a fixed order (the catalog's), not the ranking, keeps prefixes shared between similar questions
+        ordered = [name for name in catalog.tables if name in chosen]
+        return Prompt(head + "\n\n" + "\n\n".join(chosen[n] for n in ordered), user, ordered)
+
+    def _fit(self, catalog: SchemaCatalog, context: RetrievedContext, room: int) -> dict[str, str]:
+        wanted: dict[str, set[str]] = {}
+        for column in context.columns:
+            wanted.setdefault(column.table, set()).add(column.column)
+        chosen: dict[str, str] = {}
+        for retrieved in context.tables:
+            table = catalog.tables.get(retrieved.table)
+            if table is None:
+                continue
+            for text in (render_table(table), render_table(table, wanted.get(table.name, set()))):
+                cost = self._count(text)
+                if cost <= room:
+                    chosen[table.name] = text
+                    room -= cost
+                    break
+        return chosen
+
+
+def _about(catalog: SchemaCatalog) -> str:
+    return f"\nDatabase: {catalog.description}" if catalog.description else ""
+
+
+def relevant_terms(catalog: SchemaCatalog, context: RetrievedContext, question: str) -> list[dict[str, Any]]:
+    """Glossary terms the question uses, or that explain its best columns. They go with the question, not
+    in the stable prefix: a large glossary would cost every prompt its tokens."""
+    lowered = question.lower()
+    best = {f"{c.table}.{c.column}".lower() for c in context.columns[:3]}
+    return [
+        g for g in catalog.glossary
+        if g.get("meaning") and (
+            any(re.search(rf"\b{re.escape(w.lower())}\b", lowered) for w in (g["term"], *g.get("synonyms", [])))
+            or best & {r.lower() for r in g.get("refs", [])}
+        )
+    ]
+
+
+def _user_message(
+    context: RetrievedContext, question: str, retry: Retry | None, terms: list[dict[str, Any]]
+) -> str:
+    parts = [f"Question: {e.question}\n```sql\n{e.sql}\n```" for e in context.examples]
+    if parts:
+        parts.insert(0, "Verified examples for this database:")
+    if terms:
+        parts.append("Terms:\n" + "\n".join(f"- {g['term']}: {g['meaning']}" for g in terms))
+    parts.append(f"Question: {question}")
+    if retry:
+        parts.append(
+            f"Your previous query was:\n```sql\n{retry.sql or ''}\n```\nIt failed: {retry.error}\n"
+            "Write a corrected query."
+        )
+    return "\n\n".join(parts)

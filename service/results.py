@@ -1,0 +1,63 @@
+"""What an ask returns: one shape for the pipeline, the REST API, the MCP tools and the eval harness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class RetrievedTable(BaseModel):
+    table: str
+    score: float
+    reason: str = Field("retrieved", description="retrieved, join (links two retrieved tables) or whole-schema")
+
+
+class RetrievedColumn(BaseModel):
+    table: str
+    column: str
+    score: float
+
+
+class RetrievedExample(BaseModel):
+    question: str
+    sql: str
+    score: float
+    source: str
+
+
+class RetrievedContext(BaseModel):
+    tables: list[RetrievedTable] = []
+    columns: list[RetrievedColumn] = []
+    examples: list[RetrievedExample] = []
+    prompt_tables: list[str] = Field([], description="Tables whose definitions the prompt carried")
+
+
+class Attempt(BaseModel):
+    sql: str | None
+    error: str | None = None
+    error_kind: str | None = Field(None, description="no_sql, parse, refused, unknown_identifier, runtime, timeout")
+    raw: str = Field("", description="The model's raw answer")
+
+
+class Tokens(BaseModel):
+    prompt: int = 0
+    cached: int = 0
+    generated: int = 0
+
+
+class AskResult(BaseModel):
+    question: str
+    db: str
+    sql: str | None = Field(None, description="The final SQL (validated, row limit applied)")
+    columns: list[str] = []
+    rows: list[list[Any]] = []
+    row_count: int = 0
+    truncated: bool = False
+    executed: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+    attempts: list[Attempt] = []
+    context: RetrievedContext = RetrievedContext()
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage")
+    tokens: Tokens = Tokens()

@@ -1,0 +1,88 @@
+"""The composition root: builds each backend once from the settings and shares it (CLI, API, MCP, eval)."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from indexer.documents import example_document
+from indexer.embedding import Embedder, SentenceTransformerEmbedder
+from indexer.indexing import IndexSummary, ProgressFactory, embed_documents, index_database
+from indexer.schema_docs import Example
+from indexer.search import SchemaSearcher
+from indexer.vectorstore.qdrant import QdrantStore
+from service.catalog import SchemaCatalog
+from service.databases import Database, open_database
+from service.feedback import FeedbackStore
+from service.llm import LLM
+from service.llm.factory import build_llm
+from service.settings import Settings
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._databases: dict[str, Database] = {}
+        self._catalogs: dict[str, SchemaCatalog] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def store(self) -> QdrantStore:
+        s = self.settings
+        return QdrantStore(path=s.qdrant_location, url=s.qdrant_url, api_key=s.qdrant_api_key)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+
+    @cached_property
+    def searcher(self) -> SchemaSearcher:
+        return SchemaSearcher(self.store, self.embedder)
+
+    @cached_property
+    def llm(self) -> LLM:
+        return build_llm(self.settings)
+
+    @property
+    def llm_loaded(self) -> bool:
+        return "llm" in self.__dict__
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.settings.home / "feedback")
+
+    def database(self, db_id: str) -> Database:
+        with self._lock:
+            if db_id not in self._databases:
+                self._databases[db_id] = open_database(db_id, self.settings.database(db_id).url)
+            return self._databases[db_id]
+
+    def catalog(self, db_id: str) -> SchemaCatalog:
+        self.settings.database(db_id)  # unknown ids fail here, before the store is asked
+        with self._lock:
+            if db_id not in self._catalogs:
+                self._catalogs[db_id] = SchemaCatalog.load(self.store, db_id)
+            return self._catalogs[db_id]
+
+    def index(self, db_id: str, progress: ProgressFactory | None = None) -> IndexSummary:
+        config = self.settings.database(db_id)
+        database = self.database(db_id)
+        database.ping()
+        summary = index_database(
+            db_id, database.engine, database.dialect, config.docs, self.store, self.embedder,
+            feedback=self.feedback.examples(db_id), sample_values=self.settings.sample_values,
+            progress=progress,
+        )
+        with self._lock:
+            self._catalogs.pop(db_id, None)
+        return summary
+
+    def add_feedback(self, db_id: str, example: Example) -> None:
+        """Store a verified example durably, then make it retrievable at once (no full re-index)."""
+        self.settings.database(db_id)
+        self.feedback.add(db_id, example)
+        self.store.upsert(db_id, embed_documents(db_id, [example_document(example, "feedback")], self.embedder))
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
