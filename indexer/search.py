@@ -51,14 +51,22 @@ class SchemaSearcher:
         self.embedder = embedder
 
     def search(
-        self, db_id: str, question: str, top_tables: int = 5, top_columns: int = 20, top_examples: int = 3
+        self,
+        db_id: str,
+        question: str,
+        top_tables: int = 5,
+        top_columns: int = 20,
+        top_examples: int = 3,
+        example_min_score: float = 0.0,
     ) -> SearchResult:
+        """Examples are matched by meaning alone and kept only when close enough: a near-paraphrase helps the
+        model, a loosely related one mostly costs prompt tokens."""
         dense = self.embedder.embed([question])[0]
         sparse = encode_query(question)
         table_hits = self.store.search(db_id, dense, sparse, "table", max(top_tables * 4, 20))
         column_hits = self.store.search(db_id, dense, sparse, "column", max(top_columns * 2, 40))
         example_hits = (
-            self.store.search(db_id, dense, sparse, "example", top_examples) if top_examples else []
+            self.store.nearest(db_id, dense, "example", top_examples, example_min_score) if top_examples else []
         )
 
         payloads: dict[str, dict[str, Any]] = {h.payload["table"]: h.payload for h in table_hits}

@@ -59,6 +59,10 @@ class VectorStore(ABC):
         """Hybrid search among documents of one kind: dense and lexical candidates fused by rank."""
 
     @abstractmethod
+    def nearest(self, index: str, dense: np.ndarray, kind: str, limit: int, min_score: float) -> list[Hit]:
+        """Dense-only neighbours with cosine similarity of at least `min_score`."""
+
+    @abstractmethod
     def payloads(self, index: str, kind: str) -> list[dict[str, Any]]: ...
 
     @abstractmethod

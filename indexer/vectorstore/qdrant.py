@@ -130,7 +130,7 @@ class QdrantStore(VectorStore):
         self.client.delete_collection(version)
 
     def search(self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int) -> list[Hit]:
-        where = models.Filter(must=[models.FieldCondition(key="kind", match=models.MatchValue(value=kind))])
+        where = _kind(kind)
         prefetch = [models.Prefetch(query=dense.tolist(), using=DENSE, filter=where, limit=limit * 2)]
         if sparse.indices:
             prefetch.append(
@@ -155,8 +155,15 @@ class QdrantStore(VectorStore):
             raise exc
         return [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
 
+    def nearest(self, index: str, dense: np.ndarray, kind: str, limit: int, min_score: float) -> list[Hit]:
+        response = self.client.query_points(
+            self._alias(index), query=dense.tolist(), using=DENSE, query_filter=_kind(kind), limit=limit,
+            score_threshold=min_score, with_payload=True,
+        )
+        return [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
+
     def payloads(self, index: str, kind: str) -> list[dict[str, Any]]:
-        where = models.Filter(must=[models.FieldCondition(key="kind", match=models.MatchValue(value=kind))])
+        where = _kind(kind)
         out: list[dict[str, Any]] = []
         offset = None
         while True:
@@ -172,6 +179,10 @@ class QdrantStore(VectorStore):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _kind(kind: str) -> models.Filter:
+    return models.Filter(must=[models.FieldCondition(key="kind", match=models.MatchValue(value=kind))])
 
 
 def _to_struct(point: StoredPoint) -> models.PointStruct:
