@@ -115,6 +115,7 @@ class FeedbackResponse(BaseModel):
 # --- the app -------------------------------------------------------------------------------------------
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    owns_runtime = runtime is None
     rt = runtime or Runtime(settings or get_settings())
     gate = ModelGate(rt.settings.queue_size)
     pipeline: dict[str, AskPipeline] = {}
@@ -136,7 +137,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         loader = threading.Thread(target=load_model, name="model-loader", daemon=True)
         loader.start()  # the API answers health checks while the model loads
         yield
-        rt.close()
+        if owns_runtime:
+            rt.close()
 
     app = FastAPI(title="ragsql", version="0.1.0", lifespan=lifespan,
                   description="Ask your database in plain language; answered by a local model, read-only.")

@@ -169,3 +169,7 @@ def serve(
             s = checked.index(settings.default_db, progress=_progress(f"embedding {settings.default_db}"))
             console.print(f"indexed {s.db}: {s.tables} tables, {s.embedded} embedded, {s.skipped} unchanged")
     uvicorn.run(create_app(runtime=rt), host=host or settings.host, port=port or settings.port)
+
+
+if __name__ == "__main__":
+    app()

@@ -163,6 +163,8 @@ class QdrantStore(VectorStore):
         return [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
 
     def payloads(self, index: str, kind: str) -> list[dict[str, Any]]:
+        if self._live_collection(index) is None:
+            raise IndexMissing(index)
         where = _kind(kind)
         out: list[dict[str, Any]] = []
         offset = None

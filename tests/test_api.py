@@ -1,0 +1,232 @@
+"""The REST API in-process (FastAPI's client over the real pipeline, model and demo database) and as a real
+uvicorn process on a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.schema_docs import Example
+from service.api import create_app
+from service.feedback import FeedbackStore
+from service.settings import DatabaseConfig
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(demo_runtime, demo_pipeline) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime=demo_runtime)) as c:
+        deadline = time.time() + 120
+        while c.get("/readyz").status_code != 200:  # the model is shared, so this is quick
+            assert time.time() < deadline, c.get("/readyz").json()
+            time.sleep(0.5)
+        yield c
+
+
+def error(response: httpx.Response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"}, body
+    return body["error"]
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready == {"ready": True, "checks": {"model": True, "index": True, "database": True}}
+
+
+def test_ask_returns_sql_rows_context_timings_and_tokens(client: TestClient) -> None:
+    response = client.post("/v1/ask", json={"question": "How many subnetworks are there?", "db": "demo"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["rows"] == [[4]] and body["executed"] and body["error"] is None
+    assert "subnetwork" in body["sql"].lower()
+    assert {"retrieve", "prompt", "generate", "validate", "execute"} <= set(body["timings"])
+    assert body["tokens"]["cached"] > 0 and body["tokens"]["generated"] > 0
+    assert body["context"]["tables"][0]["table"] == "subnetwork"
+    assert len(body["attempts"]) == 1
+
+
+def test_ask_without_execution_and_with_a_row_cap(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "How many subnetworks are there?", "execute": False}).json()
+    assert body["sql"] and not body["executed"] and body["rows"] == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "where"),
+    [
+        ({"question": ""}, "question"),
+        ({"question": "   "}, "question"),
+        ({"question": "x" * 5000}, "question"),
+        ({}, "question"),
+        ({"question": "How many cells?", "max_rows": 0}, "max_rows"),
+    ],
+)
+def test_bad_questions_are_422(client: TestClient, payload: dict, where: str) -> None:
+    response = client.post("/v1/ask", json=payload)
+    assert response.status_code == 422
+    assert error(response)["type"] == "invalid_request" and where in error(response)["message"]
+
+
+def test_unknown_database_is_404(client: TestClient) -> None:
+    response = client.post("/v1/ask", json={"question": "How many cells?", "db": "nope"})
+    assert response.status_code == 404 and "unknown database 'nope'" in error(response)["message"]
+
+
+def test_sql_endpoint_runs_valid_sql_and_caps_rows(client: TestClient) -> None:
+    response = client.post("/v1/sql", json={"sql": "SELECT name FROM subnetwork ORDER BY name", "max_rows": 2})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["rows"] == [["RAN_EAST"], ["RAN_NORTH"]] and body["truncated"] and body["row_count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("sql", "rule"),
+    [
+        ("DROP TABLE nrcelldu", "read_only"),
+        ("SELECT 1; DELETE FROM nrcelldu", "single_statement"),
+        ("SELECT bogus FROM nrcelldu", "unknown_column"),
+        ("SELECT load_extension('x')", "forbidden_function"),
+    ],
+)
+def test_refused_sql_is_422_with_the_rule(client: TestClient, sql: str, rule: str) -> None:
+    response = client.post("/v1/sql", json={"sql": sql})
+    assert response.status_code == 422
+    assert error(response)["type"] == "sql_refused" and error(response)["rule"] == rule
+
+
+def test_slow_query_is_504(client: TestClient, demo_runtime, monkeypatch) -> None:
+    monkeypatch.setattr(demo_runtime.settings, "query_timeout_s", 0.5)
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+            "SELECT COUNT(*) FROM c")
+    response = client.post("/v1/sql", json={"sql": slow})
+    assert response.status_code == 504 and error(response)["type"] == "timeout"
+
+
+def test_database_down_is_503(client: TestClient, demo_runtime, monkeypatch) -> None:
+    down = DatabaseConfig(url="postgresql://postgres@127.0.0.1:1/test")
+    monkeypatch.setitem(demo_runtime.settings.databases, "down", down)
+    response = client.post("/v1/index", json={"db": "down"})
+    assert response.status_code == 503 and error(response)["type"] == "database_unavailable"
+    assert client.get("/healthz").status_code == 200  # the service itself stays up
+
+
+def test_api_key_is_required_when_set(client: TestClient, demo_runtime, monkeypatch) -> None:
+    monkeypatch.setattr(demo_runtime.settings, "api_key", "s3cret")
+    assert client.get("/v1/databases").status_code == 401
+    assert client.get("/v1/databases", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.get("/v1/databases", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200 and ok.json()[0]["id"] == "demo" and ok.json()[0]["indexed"]
+    assert client.get("/healthz").status_code == 200  # health stays open for probes
+
+
+def test_schema_search(client: TestClient) -> None:
+    body = client.get("/v1/schema/search", params={"q": "alarm severity", "top": 3}).json()
+    assert body["tables"][0]["table"] == "alarmlog"
+    assert any(c["column"] == "perceivedseverity" for c in body["columns"])
+
+
+def test_feedback_is_stored_durably_and_used_as_an_example(client: TestClient, demo_runtime) -> None:
+    question = "Which managed elements run software version X9?"
+    sql = "SELECT name FROM managedelement WHERE swversion = 'X9'"
+    response = client.post("/v1/feedback", json={"question": question, "sql": sql, "correct": True})
+    assert response.status_code == 200 and response.json()["stored"]
+    # durable: a fresh store over the same folder (as after a restart) reads it back
+    assert Example(question=question, sql=sql) in FeedbackStore(demo_runtime.settings.home / "feedback").examples(
+        "demo")
+    found = client.get("/v1/schema/search", params={"q": "Which managed elements run software version X9?"}).json()
+    assert found["examples"][0]["sql"] == sql
+    # and a re-index (as after a restart) keeps it
+    assert demo_runtime.index("demo").examples == 43
+    refused = client.post("/v1/feedback", json={"question": "q", "sql": "DELETE FROM alarmlog", "correct": True})
+    assert refused.status_code == 422
+
+
+def test_stream_sends_stages_tokens_then_the_result(client: TestClient) -> None:
+    events = []
+    with client.stream("POST", "/v1/ask/stream", json={"question": "How many subnetworks are there?"}) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[6:])))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "stage" and "token" in kinds and kinds[-1] == "result"
+    stages = [d["stage"] for k, d in events if k == "stage"]
+    assert stages == ["retrieve", "prompt", "generate", "validate", "execute"]
+    assert events[-1][1]["rows"] == [[4]]
+
+
+def test_a_full_queue_answers_503_with_retry_after(demo_runtime, monkeypatch) -> None:
+    monkeypatch.setattr(demo_runtime.settings, "queue_size", 0)  # one answered, none waiting
+    with TestClient(create_app(runtime=demo_runtime)) as c:
+        while c.get("/readyz").status_code != 200:
+            time.sleep(0.2)
+        statuses: list[httpx.Response] = []
+        ask = {"question": "How many NR cells are there per vendor and band?", "execute": False}
+        threads = [threading.Thread(target=lambda: statuses.append(c.post("/v1/ask", json=ask))) for _ in range(2)]
+        for t in threads:
+            t.start()
+            time.sleep(0.3)
+        for t in threads:
+            t.join()
+    codes = sorted(r.status_code for r in statuses)
+    assert codes == [200, 503]
+    busy = next(r for r in statuses if r.status_code == 503)
+    assert busy.headers["retry-after"] and error(busy)["type"] == "busy"
+
+
+def test_openapi_documents_the_endpoints_with_examples(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/ask", "/v1/ask/stream", "/v1/sql", "/v1/schema/search", "/v1/databases", "/v1/index",
+            "/v1/feedback", "/healthz", "/readyz"} <= set(spec["paths"])
+    assert "examples" in json.dumps(spec["components"]["schemas"]["AskRequest"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_real_uvicorn_process(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "RAGSQL_HOME": str(tmp_path / "home"), "RAGSQL_WARM_UP": "false",
+           "RAGSQL_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 240
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.time() < deadline, "server did not become ready"
+            time.sleep(1)
+        rows = httpx.post(f"{base}/v1/sql", json={"sql": "SELECT COUNT(*) FROM nrcelldu"}, timeout=30).json()
+        assert rows["rows"] == [[39]]
+        missing = httpx.post(f"{base}/v1/ask", json={"question": "?", "db": "nope"}, timeout=30)
+        assert missing.status_code == 404 and "unknown database" in missing.json()["error"]["message"]
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "Traceback" not in output, output
