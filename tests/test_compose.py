@@ -1,0 +1,73 @@
+"""docker-compose.yml cannot run here (no Docker engine), so check what can be checked: it parses, and each
+service's image, command, ports, volumes and health checks agree with the code they start."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from urllib.parse import urlparse
+
+import pytest
+import typer
+import yaml
+
+from service.api import create_app
+from service.cli import app
+from service.settings import Settings
+from tests.conftest import REPO
+
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def container_port(service: dict) -> int:
+    return int(service["ports"][0].rsplit(":", 1)[1])
+
+
+def test_services_and_volumes_are_declared() -> None:
+    assert set(SERVICES) == {"qdrant", "ragsql"}
+    declared = set(COMPOSE["volumes"])
+    for service in SERVICES.values():
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] in declared
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in SERVICES and "healthcheck" in SERVICES[dependency]
+            assert rule["condition"] == "service_healthy"
+
+
+def test_ragsql_command_is_accepted_by_the_real_cli() -> None:
+    command = SERVICES["ragsql"]["command"]
+    assert command[:2] == ["ragsql", "serve"]
+    serve = typer.main.get_command(app).commands["serve"]
+    context = serve.make_context("serve", list(command[2:]))  # raises on an unknown option
+    assert context.params["port"] == container_port(SERVICES["ragsql"])
+    assert context.params["host"] == "0.0.0.0"  # reachable through the published port
+
+
+def test_environment_names_real_settings_and_points_at_the_qdrant_service() -> None:
+    env = SERVICES["ragsql"]["environment"]
+    for name in env:
+        assert name.startswith("RAGSQL_") and name[7:].lower() in Settings.model_fields, name
+    qdrant = urlparse(env["RAGSQL_QDRANT_URL"])
+    assert qdrant.hostname == "qdrant" and qdrant.port == container_port(SERVICES["qdrant"])
+    mounts = {v.split(":")[1] for v in SERVICES["ragsql"]["volumes"]}
+    assert {env["RAGSQL_HOME"], env["RAGSQL_MODEL_CACHE"]} <= mounts  # index, feedback and model survive
+
+
+def test_healthcheck_probes_a_route_the_app_serves() -> None:
+    probe = " ".join(SERVICES["ragsql"]["healthcheck"]["test"])
+    url = urlparse(re.search(r"http://[^'\"]+", probe).group(0))
+    assert url.port == container_port(SERVICES["ragsql"])
+    assert url.path in {route.path for route in create_app(Settings()).routes}
+
+
+@pytest.mark.parametrize("line", [ln for ln in (REPO / "Dockerfile").read_text().splitlines()
+                                  if ln.startswith("COPY")])
+def test_dockerfile_copies_what_exists(line: str) -> None:
+    for source in shlex.split(line)[1:-1]:
+        assert (REPO / source).exists(), source
+
+
+def test_dockerfile_default_command_matches_compose() -> None:
+    cmd = next(ln for ln in (REPO / "Dockerfile").read_text().splitlines() if ln.startswith("CMD"))
+    assert yaml.safe_load(cmd[4:]) == SERVICES["ragsql"]["command"]
