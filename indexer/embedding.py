@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+_CHUNK = 1024  # texts per encode call: a progress step
+
 
 class Embedder(Protocol):
     name: str
@@ -45,12 +47,16 @@ class SentenceTransformerEmbedder:
         self.dimension = int(self._model.get_embedding_dimension())
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        batches = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
-            batches.append(self._model.encode(batch, normalize_embeddings=True, convert_to_numpy=True))
+        # Longest first, in chunks of similar length: batches pad to their longest text, so mixing a table's
+        # long document with short column documents wastes most of the work.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), _CHUNK):
+            chunk = order[start : start + _CHUNK]
+            out[chunk] = self._model.encode(
+                [texts[i] for i in chunk], batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True,
+            )
             if progress:
-                progress(len(batch))
-        if not batches:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(batches).astype(np.float32)
+                progress(len(chunk))
+        return out

@@ -80,7 +80,7 @@ class SchemaSearcher:
         missing = [t for t in scores if t not in payloads]
         if missing:
             ids = [Document("table", t, "").point_id(db_id) for t in missing]
-            payloads.update({p["table"]: p for p in self.store.retrieve(db_id, ids)})
+            payloads.update({p["table"]: p for p in self.store.retrieve(db_id, "table", ids)})
 
         ranked = sorted((t for t in scores if t in payloads), key=lambda t: -scores[t])[:top_tables]
         return SearchResult(

@@ -13,10 +13,12 @@ from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
+from eval.cli import app as eval_app
 from indexer.documents import Document
 from indexer.introspect import EmptyDatabase
 from indexer.schema_docs import SchemaDocsError
 from indexer.vectorstore.qdrant import IndexMissing, StoreLocked
+from mcp_server.cli import app as mcp_app
 from service.databases import DatabaseError
 from service.runtime import Runtime
 from service.settings import UnknownDatabase, get_settings
@@ -76,7 +78,7 @@ def index(
 
 def _show(rt: Runtime, db_id: str, name: str) -> None:
     kind = "column" if "." in name else "table"
-    payloads = rt.store.retrieve(db_id, [Document(kind, name, "").point_id(db_id)])
+    payloads = rt.store.retrieve(db_id, kind, [Document(kind, name, "").point_id(db_id)])
     if not payloads:  # keys are stored as written in the database: try a case-insensitive match
         payloads = [p for p in rt.store.payloads(db_id, kind) if p["key"].lower() == name.lower()]
     if not payloads:
@@ -169,6 +171,10 @@ def serve(
             s = checked.index(settings.default_db, progress=_progress(f"embedding {settings.default_db}"))
             console.print(f"indexed {s.db}: {s.tables} tables, {s.embedded} embedded, {s.skipped} unchanged")
     uvicorn.run(create_app(runtime=rt), host=host or settings.host, port=port or settings.port)
+
+
+app.add_typer(eval_app, name="eval")
+app.add_typer(mcp_app, name="mcp")
 
 
 if __name__ == "__main__":

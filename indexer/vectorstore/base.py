@@ -66,7 +66,7 @@ class VectorStore(ABC):
     def payloads(self, index: str, kind: str) -> list[dict[str, Any]]: ...
 
     @abstractmethod
-    def retrieve(self, index: str, ids: list[str]) -> list[dict[str, Any]]:
+    def retrieve(self, index: str, kind: str, ids: list[str]) -> list[dict[str, Any]]:
         """Payloads of the given points (missing ones are left out)."""
 
     @abstractmethod

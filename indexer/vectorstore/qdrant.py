@@ -1,5 +1,13 @@
-"""Qdrant: embedded local mode (a folder) by default, or a server by URL. Versions are collections; the live
-one is reached through an alias named after the index."""
+"""Qdrant: embedded local mode (a folder) by default, or a server by URL.
+
+Each document kind of an index lives in its own collection, so a search never filters on payload (local mode
+evaluates filters in Python, point by point: 150 ms at 2,000 points). A version is one collection per kind;
+the live version is reached through one alias per kind, and all aliases switch in a single request.
+
+Local mode also scores sparse vectors in a Python loop over every point (about a second at 20,000 columns),
+so there the lexical half of a hybrid search runs on an in-memory matrix of the same stored sparse vectors,
+fused by the same reciprocal-rank formula Qdrant uses; a server does both halves itself.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +18,16 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
+from qdrant_client.hybrid.fusion import reciprocal_rank_fusion
+from scipy import sparse as sp
 
 from indexer.lexical import SparseVector
 from indexer.vectorstore.base import Hit, StoredPoint, VectorStore
 
 DENSE, LEXICAL = "dense", "lexical"
+KINDS = ("database", "table", "column", "example")
 _PREFIX = "ragsql__"
-_BATCH = 256
+_BATCH = 512
 
 
 class IndexMissing(LookupError):
@@ -33,6 +44,7 @@ class StoreLocked(RuntimeError):
 class QdrantStore(VectorStore):
     def __init__(self, path: Path | None = None, url: str | None = None, api_key: str | None = None) -> None:
         self._url = url
+        self._lexical: dict[str, _LexicalMatrix] = {}  # local mode: collection name -> its sparse vectors
         if url:
             self.client = QdrantClient(url=url, api_key=api_key, timeout=30)
         else:
@@ -46,145 +58,178 @@ class QdrantStore(VectorStore):
                     "one at the running API (e.g. `ragsql mcp --api-url`) or at a Qdrant server"
                 ) from exc
 
-    def _alias(self, index: str) -> str:
-        return _PREFIX + index
+    # Names: alias `ragsql__<index>__<kind>` -> collection `ragsql__<index>__v<ns>__<kind>`.
+    @staticmethod
+    def _alias(index: str, kind: str) -> str:
+        return f"{_PREFIX}{index}__{kind}"
 
-    def _live_collection(self, index: str) -> str | None:
-        alias = self._alias(index)
-        for a in self.client.get_aliases().aliases:
-            if a.alias_name == alias:
-                return a.collection_name
-        return None
+    def _aliases(self) -> dict[str, str]:
+        return {a.alias_name: a.collection_name for a in self.client.get_aliases().aliases}
+
+    def _live_version(self, index: str) -> str | None:
+        collection = self._aliases().get(self._alias(index, "table"))
+        return collection.rsplit("__", 1)[0] if collection else None
 
     def indexes(self) -> list[str]:
-        return sorted(
-            a.alias_name[len(_PREFIX) :]
-            for a in self.client.get_aliases().aliases
-            if a.alias_name.startswith(_PREFIX)
-        )
+        suffix = "__table"
+        return sorted(a[len(_PREFIX) : -len(suffix)] for a in self._aliases() if a.endswith(suffix))
 
-    def live_hashes(self, index: str) -> dict[str, str]:
-        if self._live_collection(index) is None:
-            return {}
-        hashes: dict[str, str] = {}
+    def _scroll(self, name: str, **options: Any) -> list[models.Record]:
+        records: list[models.Record] = []
         offset = None
         while True:
-            points, offset = self.client.scroll(
-                self._alias(index), limit=1024, offset=offset, with_payload=["hash"], with_vectors=False
-            )
-            hashes.update({str(p.id): p.payload["hash"] for p in points})
+            batch, offset = self.client.scroll(name, limit=1024, offset=offset, **options)
+            records.extend(batch)
             if offset is None:
-                return hashes
+                return records
+
+    def live_hashes(self, index: str) -> dict[str, str]:
+        if self._live_version(index) is None:
+            return {}
+        return {
+            str(r.id): (r.payload or {})["hash"]
+            for kind in KINDS
+            for r in self._scroll(self._alias(index, kind), with_payload=["hash"], with_vectors=False)
+        }
 
     def create_version(self, index: str, dimension: int) -> str:
         version = f"{_PREFIX}{index}__v{time.time_ns()}"
-        self.client.create_collection(
-            version,
-            vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
-            sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
-        if self._url:  # local mode has no payload indexes and warns about them
-            self.client.create_payload_index(version, "kind", models.PayloadSchemaType.KEYWORD)
+        for kind in KINDS:
+            self.client.create_collection(
+                f"{version}__{kind}",
+                vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
+                sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            )
         return version
 
     def copy_points(self, index: str, version: str, ids: list[str]) -> None:
-        for start in range(0, len(ids), _BATCH):
-            records = self.client.retrieve(
-                self._alias(index), ids[start : start + _BATCH], with_payload=True, with_vectors=True
-            )
-            self.client.upsert(
-                version,
-                [models.PointStruct(id=r.id, vector=r.vector, payload=r.payload) for r in records],
-                wait=True,
-            )
+        for kind in KINDS:
+            for start in range(0, len(ids), _BATCH):
+                records = self.client.retrieve(
+                    self._alias(index, kind), ids[start : start + _BATCH], with_payload=True, with_vectors=True
+                )
+                if records:
+                    self.client.upsert(
+                        f"{version}__{kind}",
+                        [models.PointStruct(id=r.id, vector=r.vector, payload=r.payload) for r in records],
+                        wait=True,
+                    )
 
     def upsert(self, target: str, points: list[StoredPoint]) -> None:
-        name = target if target.startswith(_PREFIX) else self._alias(target)
-        for start in range(0, len(points), _BATCH):
-            batch = points[start : start + _BATCH]
-            self.client.upsert(name, [_to_struct(p) for p in batch], wait=True)
+        for kind in KINDS:
+            of_kind = [_to_struct(p) for p in points if p.payload["kind"] == kind]
+            name = f"{target}__{kind}" if target.startswith(_PREFIX) else self._alias(target, kind)
+            self._lexical.pop(self._aliases().get(name, name), None)
+            for start in range(0, len(of_kind), _BATCH):
+                self.client.upsert(name, of_kind[start : start + _BATCH], wait=True)
 
     def publish(self, index: str, version: str) -> None:
-        alias, old = self._alias(index), self._live_collection(index)
+        old = self._live_version(index)
         operations: list[Any] = []
-        if old:
-            operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
-        operations.append(
-            models.CreateAliasOperation(
-                create_alias=models.CreateAlias(collection_name=version, alias_name=alias)
+        for kind in KINDS:
+            alias = self._alias(index, kind)
+            if old:
+                operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
+            operations.append(
+                models.CreateAliasOperation(
+                    create_alias=models.CreateAlias(collection_name=f"{version}__{kind}", alias_name=alias)
+                )
             )
-        )
         self.client.update_collection_aliases(operations)
-        if old and old != version:
-            self.client.delete_collection(old)
-        self._drop_orphans(index)
+        self._drop_versions(index, keep=version)
 
-    def _drop_orphans(self, index: str) -> None:
-        """Versions left by a killed run: neither live nor being built (a run deletes its own on failure)."""
-        live = self._live_collection(index)
+    def _drop_versions(self, index: str, keep: str) -> None:
+        """The replaced version, and any left by a killed run (a failing run discards its own)."""
         for c in self.client.get_collections().collections:
-            if c.name.startswith(f"{_PREFIX}{index}__v") and c.name != live:
+            if c.name.startswith(f"{_PREFIX}{index}__v") and not c.name.startswith(f"{keep}__"):
                 self.client.delete_collection(c.name)
 
     def discard(self, version: str) -> None:
-        self.client.delete_collection(version)
+        for kind in KINDS:
+            self.client.delete_collection(f"{version}__{kind}")
 
-    def search(self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int) -> list[Hit]:
-        where = _kind(kind)
-        prefetch = [models.Prefetch(query=dense.tolist(), using=DENSE, filter=where, limit=limit * 2)]
-        if sparse.indices:
-            prefetch.append(
-                models.Prefetch(
-                    query=models.SparseVector(indices=sparse.indices, values=sparse.values),
-                    using=LEXICAL,
-                    filter=where,
-                    limit=limit * 2,
-                )
-            )
+    def _query(self, index: str, kind: str, **query: Any) -> list[Hit]:
         try:
-            response = self.client.query_points(
-                self._alias(index),
-                prefetch=prefetch,
-                query=models.FusionQuery(fusion=models.Fusion.RRF),
-                limit=limit,
-                with_payload=True,
-            )
+            response = self.client.query_points(self._alias(index, kind), with_payload=True, **query)
         except (ValueError, UnexpectedResponse) as exc:  # local mode and server say "not found" differently
-            if self._live_collection(index) is None:
+            if self._live_version(index) is None:
                 raise IndexMissing(index) from None
             raise exc
         return [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
 
+    def search(self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int) -> list[Hit]:
+        if self._url is None:
+            return self._search_local(index, dense, sparse, kind, limit)
+        prefetch = [models.Prefetch(query=dense.tolist(), using=DENSE, limit=limit * 2)]
+        if sparse.indices:
+            lexical = models.SparseVector(indices=sparse.indices, values=sparse.values)
+            prefetch.append(models.Prefetch(query=lexical, using=LEXICAL, limit=limit * 2))
+        return self._query(index, kind, prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.RRF),
+                           limit=limit)
+
+    def _search_local(self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int) -> list[Hit]:
+        alias = self._alias(index, kind)
+        try:
+            by_meaning = self.client.query_points(alias, query=dense.tolist(), using=DENSE, limit=limit * 2,
+                                                  with_payload=True).points
+        except ValueError:
+            raise IndexMissing(index) from None
+        collection = self._aliases()[alias]
+        if collection not in self._lexical:
+            self._lexical[collection] = _LexicalMatrix(self._scroll(alias, with_payload=False, with_vectors=[LEXICAL]))
+        matches = self._lexical[collection].top(sparse, limit * 2)
+        known = {str(p.id): p for p in by_meaning}
+        missing = [i for i, _ in matches if i not in known]
+        payloads = {str(r.id): r.payload for r in self.client.retrieve(alias, missing, with_payload=True)}
+        by_words = [
+            known.get(i) or models.ScoredPoint(id=i, version=0, score=score, payload=payloads.get(i))
+            for i, score in matches
+        ]
+        fused = reciprocal_rank_fusion([by_meaning, by_words], limit=limit)
+        return [Hit(str(p.id), float(p.score), p.payload or {}) for p in fused]
+
     def nearest(self, index: str, dense: np.ndarray, kind: str, limit: int, min_score: float) -> list[Hit]:
-        response = self.client.query_points(
-            self._alias(index), query=dense.tolist(), using=DENSE, query_filter=_kind(kind), limit=limit,
-            score_threshold=min_score, with_payload=True,
-        )
-        return [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
+        return self._query(index, kind, query=dense.tolist(), using=DENSE, limit=limit, score_threshold=min_score)
 
     def payloads(self, index: str, kind: str) -> list[dict[str, Any]]:
-        if self._live_collection(index) is None:
+        if self._live_version(index) is None:
             raise IndexMissing(index)
-        where = _kind(kind)
-        out: list[dict[str, Any]] = []
-        offset = None
-        while True:
-            points, offset = self.client.scroll(
-                self._alias(index), scroll_filter=where, limit=1024, offset=offset, with_payload=True
-            )
-            out.extend(p.payload or {} for p in points)
-            if offset is None:
-                return out
+        return [r.payload or {} for r in self._scroll(self._alias(index, kind), with_payload=True)]
 
-    def retrieve(self, index: str, ids: list[str]) -> list[dict[str, Any]]:
-        return [r.payload or {} for r in self.client.retrieve(self._alias(index), ids, with_payload=True)]
+    def retrieve(self, index: str, kind: str, ids: list[str]) -> list[dict[str, Any]]:
+        return [r.payload or {} for r in self.client.retrieve(self._alias(index, kind), ids, with_payload=True)]
 
     def close(self) -> None:
         self.client.close()
 
 
-def _kind(kind: str) -> models.Filter:
-    return models.Filter(must=[models.FieldCondition(key="kind", match=models.MatchValue(value=kind))])
+class _LexicalMatrix:
+    """One collection's sparse vectors as a CSR matrix, scored BM25-style with Qdrant's own IDF formula."""
+
+    def __init__(self, records: list[models.Record]) -> None:
+        self.ids = [str(r.id) for r in records]
+        vectors = [(r.vector or {}).get(LEXICAL) for r in records]  # type: ignore[union-attr]
+        terms = sorted({i for v in vectors if v for i in v.indices})
+        self.column = {term: j for j, term in enumerate(terms)}
+        rows, cols, data = [], [], []
+        for row, vector in enumerate(vectors):
+            for term, weight in zip(vector.indices, vector.values, strict=True) if vector else ():
+                rows.append(row)
+                cols.append(self.column[term])
+                data.append(weight)
+        self.matrix = sp.csc_matrix((data, (rows, cols)), shape=(len(self.ids), len(terms)), dtype=np.float32)
+        df = np.diff(self.matrix.indptr)
+        n = len(self.ids)
+        self.idf = np.log((n - df + 0.5) / (df + 0.5) + 1).astype(np.float32)
+
+    def top(self, query: SparseVector, limit: int) -> list[tuple[str, float]]:
+        cols = [self.column[t] for t in query.indices if t in self.column]
+        if not cols:
+            return []
+        weights = np.array([self.idf[c] for c in cols], dtype=np.float32)
+        scores = np.asarray(self.matrix[:, cols] @ weights).ravel()
+        best = np.argsort(-scores)[:limit]
+        return [(self.ids[i], float(scores[i])) for i in best if scores[i] > 0]
 
 
 def _to_struct(point: StoredPoint) -> models.PointStruct:
