@@ -15,19 +15,16 @@ import random
 import resource
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from indexer.embedding import SentenceTransformerEmbedder  # noqa: E402
-from indexer.indexing import index_database  # noqa: E402
-from indexer.search import SchemaSearcher  # noqa: E402
-from indexer.vectorstore.qdrant import QdrantStore  # noqa: E402
+from indexer.embedding import SentenceTransformerEmbedder
+from indexer.indexing import index_database
+from indexer.search import SchemaSearcher
+from indexer.vectorstore.qdrant import QdrantStore
 
 DOMAINS = ["cust", "ord", "inv", "pmt", "ship", "prod", "emp", "dept", "acct", "txn", "cell", "site", "alarm",
            "nrcell", "gnb", "enb", "subsc", "plan", "bill", "ticket"]
@@ -42,7 +39,7 @@ def build_schema(path: Path, tables: int, columns: int, rng: random.Random) -> l
     with sqlite3.connect(path) as conn:
         for i in range(tables):
             name = f"{rng.choice(DOMAINS)}_{rng.choice(THINGS)}_{i}"
-            cols = ["id"] + rng.sample([c for c in COLUMNS if c != "id"], k=min(columns - 1, len(COLUMNS) - 1))
+            cols = ["id", *rng.sample([c for c in COLUMNS if c != "id"], k=min(columns - 1, len(COLUMNS) - 1))]
             cols += [f"attr{j}_{rng.choice(COLUMNS)}" for j in range(columns - len(cols))]
             conn.execute(f"CREATE TABLE {name} ({', '.join(c + ' TEXT' for c in cols)})")
             schema.append((name, cols))

@@ -42,6 +42,11 @@ class LlamaCppLLM(LLM):
         )
         self._lock = threading.Lock()  # one context: requests take turns, never interleave
 
+    def forget_prefix(self) -> None:
+        """Drop the reusable KV state, so the next prompt is evaluated from scratch (cold-start benchmarks)."""
+        with self._lock:
+            self._llm.reset()
+
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode(), add_bos=False, special=True))
 
