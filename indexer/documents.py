@@ -119,4 +119,4 @@ def _glossary_words(glossary: list[GlossaryTerm]) -> set[str]:
 
 
 def _join(*parts: str) -> str:
-    return ". ".join(p.strip() for p in parts if p and p.strip())
+    return ". ".join(p.strip().rstrip(".") for p in parts if p and p.strip())

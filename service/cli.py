@@ -83,7 +83,7 @@ def _show(rt: Runtime, db_id: str, name: str) -> None:
         payloads = [p for p in rt.store.payloads(db_id, kind) if p["key"].lower() == name.lower()]
     if not payloads:
         raise FileNotFoundError(f"no {kind} '{name}' in the index of '{db_id}'")
-    console.print(payloads[0]["text"], highlight=False)
+    console.print(payloads[0]["text"], highlight=False, soft_wrap=True)
 
 
 @app.command()
