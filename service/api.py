@@ -18,8 +18,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from indexer.introspect import EmptyDatabase
+from indexer.models import TableInfo
 from indexer.schema_docs import Example, SchemaDocsError
 from indexer.vectorstore.qdrant import IndexMissing
+from service.catalog import SchemaCatalog
 from service.databases import DatabaseUnavailable, QueryFailed, QueryTimeout
 from service.llm import LLMUnavailable
 from service.pipeline import AskPipeline
@@ -112,6 +114,45 @@ class FeedbackResponse(BaseModel):
     sql: str | None
 
 
+# --- schema browsing: shapes shared by the REST API and the MCP server (schema resources, describe_table) -----
+
+class TableSummary(BaseModel):
+    name: str
+    description: str
+    columns: list[str]
+    is_view: bool
+    synonyms: list[str]
+
+
+class SchemaOverview(BaseModel):
+    db: str
+    dialect: str
+    description: str
+    tables: list[TableSummary]
+    joins: list[str] = Field(description="Foreign keys as 'table.column -> table.column'")
+    glossary: list[dict[str, Any]] = Field(description="Business terms from the schema docs")
+
+
+def schema_overview(db_id: str, catalog: SchemaCatalog, fallback_description: str = "") -> SchemaOverview:
+    tables = catalog.tables.values()
+    return SchemaOverview(
+        db=db_id, dialect=catalog.dialect, description=catalog.description or fallback_description,
+        tables=[TableSummary(name=t.name, description=t.description, columns=[c.name for c in t.columns],
+                             is_view=t.is_view, synonyms=t.synonyms) for t in tables],
+        joins=[f"{t.name}.{col} -> {fk.ref_table}.{ref}"
+               for t in tables for fk in t.foreign_keys for col, ref in zip(fk.columns, fk.ref_columns, strict=False)],
+        glossary=catalog.glossary,
+    )
+
+
+def find_table(catalog: SchemaCatalog, db_id: str, name: str) -> TableInfo:
+    """A table by name, case-insensitively; a 404 listing the existing tables when there is none."""
+    found = catalog.find(name)
+    if found is None:
+        raise ApiError(404, "unknown_table", f"no table '{name}' in '{db_id}'; tables: {', '.join(catalog.tables)}")
+    return catalog.tables[found]
+
+
 # --- the app -------------------------------------------------------------------------------------------
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -195,7 +236,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             except ApiError as exc:
                 emit("error", {"type": exc.kind, "message": exc.message})
             except Exception as exc:
-                emit("error", _error_body(exc)["error"])
+                emit("error", error_body(exc)["error"])
             emit("end", None)
 
         async def stream() -> AsyncIterator[str]:
@@ -260,6 +301,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         await off_loop(rt.add_feedback, name, Example(question=body.question.strip(), sql=sql.strip()))
         return FeedbackResponse(stored=True, question=body.question, sql=sql)
 
+    # --- schema browsing (the MCP server's --api-url mode reads its schema resources here) ---
+
+    @app.get("/v1/schema", response_model=SchemaOverview, dependencies=v1, tags=["schema"])
+    async def schema_of_database(db: str | None = None) -> SchemaOverview:
+        """Tables (with their columns, descriptions and synonyms), foreign-key joins and the glossary."""
+        name = db_id(db)
+        return schema_overview(name, await off_loop(rt.catalog, name), rt.settings.database(name).description)
+
+    @app.get("/v1/schema/tables/{table}", dependencies=v1, tags=["schema"])
+    async def schema_of_table(table: str, db: str | None = None) -> dict[str, Any]:
+        """One table: columns (type, keys, description, unit, sample values), foreign keys, synonyms."""
+        name = db_id(db)
+        return find_table(await off_loop(rt.catalog, name), name, table).to_dict()
+
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -297,7 +352,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
 ]
 
 
-def _error_body(exc: Exception) -> dict[str, Any]:
+def error_body(exc: Exception) -> dict[str, Any]:
     for cls, _, kind in _STATUS:
         if isinstance(exc, cls):
             body: dict[str, Any] = {"type": kind, "message": str(exc)}
@@ -321,11 +376,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     for cls, status, _ in _STATUS:
         async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
-            return JSONResponse(_error_body(exc), status)
+            return JSONResponse(error_body(exc), status)
 
         app.add_exception_handler(cls, handler)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(_error_body(exc), 500)
+        return JSONResponse(error_body(exc), 500)

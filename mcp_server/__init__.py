@@ -1,0 +1,1 @@
+"""ragsql as an MCP server (`ragsql mcp`): tools, schema resources and prompts for editors and agents."""
