@@ -14,27 +14,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import sqlglot
 import yaml
-from sqlglot import exp
 
+from eval.gold import gold_columns, gold_tables
 from indexer.indexing import index_database
 from indexer.search import SchemaSearcher
 from tests.conftest import DATA, require_data, spider_db
 
 TOP_TABLES, TOP_COLUMNS = 5, 20
-
-
-def gold_tables(sql: str) -> set[str]:
-    tree = sqlglot.parse_one(sql, read="sqlite")
-    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-    return {t.name.lower() for t in tree.find_all(exp.Table)} - ctes
-
-
-def gold_columns(sql: str) -> set[str]:
-    tree = sqlglot.parse_one(sql, read="sqlite")
-    aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
-    return {c.name.lower() for c in tree.find_all(exp.Column) if c.name and c.name.lower() not in aliases}
 
 
 def index_set(store, embedder, set_name: str, db_ids: set[str], docs: dict[str, Path] | None = None) -> None:

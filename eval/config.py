@@ -1,0 +1,60 @@
+"""An eval configuration: Settings fields plus the ask options, from named presets and a TOML file.
+
+The presets make the issue's comparisons a flag away (whole schema vs retrieval, examples, self-correction,
+model); a TOML file may set any Settings field (`top_tables = 8`, `model_path = "other.gguf"`) and the ask
+options `whole_schema` (true/false; absent: whole schema when it fits the token budget, the service's
+default) and `use_examples`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from service.settings import Settings
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "whole-schema": {"whole_schema": True},  # every table in the prompt, no retrieval: the baseline
+    "retrieval": {"whole_schema": False},  # only the retrieved tables, even when the whole schema would fit
+    "no-examples": {"use_examples": False},
+    "no-self-correction": {"max_attempts": 1},
+    "0.5b": {"model": "qwen2.5-coder-0.5b"},
+}
+# Fields an eval sets itself: which databases exist is the benchmark's business.
+_RESERVED = {"databases", "default_db"}
+
+
+class AskOptions(BaseModel):
+    whole_schema: bool | None = None
+    use_examples: bool = True
+
+
+class EvalConfig(BaseModel):
+    name: str = "default"
+    ask: AskOptions = AskOptions()
+    settings: dict[str, Any] = Field(default_factory=dict, description="Settings fields that differ")
+
+
+def load_config(presets: list[str], config_file: Path | None) -> EvalConfig:
+    """Presets applied in order, then the file's values on top."""
+    values: dict[str, Any] = {}
+    for preset in presets:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset '{preset}'; known: {', '.join(PRESETS)}")
+        values.update(PRESETS[preset])
+    labels = list(presets)
+    if config_file is not None:
+        with config_file.open("rb") as f:
+            values.update(tomllib.load(f))
+        labels.append(config_file.stem)
+    name = str(values.pop("name", None) or "+".join(labels) or "default")
+    ask = {k: values.pop(k) for k in list(values) if k in AskOptions.model_fields}
+    unknown = sorted(set(values) - set(Settings.model_fields)) + sorted(set(values) & _RESERVED)
+    if unknown:
+        raise ValueError(f"not settable in an eval config: {', '.join(unknown)} (Settings fields and "
+                         f"{', '.join(AskOptions.model_fields)} are)")
+    return EvalConfig(name=name, ask=AskOptions(**ask), settings=values)
