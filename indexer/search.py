@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from indexer.documents import Document
 from indexer.embedding import Embedder
@@ -63,26 +62,24 @@ class SchemaSearcher:
         model, a loosely related one mostly costs prompt tokens."""
         dense = self.embedder.embed([question])[0]
         sparse = encode_query(question)
-        table_hits = self.store.search(db_id, dense, sparse, "table", max(top_tables * 4, 20))
-        column_hits = self.store.search(db_id, dense, sparse, "column", max(top_columns * 2, 40))
+        names = ["table", "column"]  # full table payloads are fetched for the winners only
+        table_hits = self.store.search(db_id, dense, sparse, "table", max(top_tables * 4, 20), names)
+        column_hits = self.store.search(db_id, dense, sparse, "column", max(top_columns * 2, 40), names)
         example_hits = (
             self.store.nearest(db_id, dense, "example", top_examples, example_min_score) if top_examples else []
         )
 
-        payloads: dict[str, dict[str, Any]] = {h.payload["table"]: h.payload for h in table_hits}
-        scores = {name: hit.score for name, hit in ((h.payload["table"], h) for h in table_hits)}
+        scores = {h.payload["table"]: h.score for h in table_hits}
         per_table: dict[str, list[float]] = {}
         for hit in column_hits:
             per_table.setdefault(hit.payload["table"], []).append(hit.score)
         for table, column_scores in per_table.items():
             bonus = _COLUMN_WEIGHT * sum(sorted(column_scores, reverse=True)[:_COLUMNS_PER_TABLE])
             scores[table] = scores.get(table, 0.0) + bonus
-        missing = [t for t in scores if t not in payloads]
-        if missing:
-            ids = [Document("table", t, "").point_id(db_id) for t in missing]
-            payloads.update({p["table"]: p for p in self.store.retrieve(db_id, "table", ids)})
-
-        ranked = sorted((t for t in scores if t in payloads), key=lambda t: -scores[t])[:top_tables]
+        ranked = sorted(scores, key=lambda t: -scores[t])[:top_tables]
+        ids = [Document("table", t, "").point_id(db_id) for t in ranked]
+        payloads = {p["table"]: p for p in self.store.retrieve(db_id, "table", ids)}
+        ranked = [t for t in ranked if t in payloads]
         return SearchResult(
             tables=[
                 ScoredTable(t, round(scores[t], 4), TableInfo.from_dict(payloads[t]["info"])) for t in ranked

@@ -55,8 +55,11 @@ class VectorStore(ABC):
     def discard(self, version: str) -> None: ...
 
     @abstractmethod
-    def search(self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int) -> list[Hit]:
-        """Hybrid search among documents of one kind: dense and lexical candidates fused by rank."""
+    def search(
+        self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int, fields: list[str]
+    ) -> list[Hit]:
+        """Hybrid search among documents of one kind: dense and lexical candidates fused by rank. Hits carry
+        only the payload `fields` (copying whole table payloads would dominate the search time)."""
 
     @abstractmethod
     def nearest(self, index: str, dense: np.ndarray, kind: str, limit: int, min_score: float) -> list[Hit]:

@@ -149,29 +149,34 @@ class QdrantStore(VectorStore):
             self.client.delete_collection(f"{version}__{kind}")
 
     def _query(self, index: str, kind: str, **query: Any) -> list[Hit]:
+        query.setdefault("with_payload", True)
         try:
-            response = self.client.query_points(self._alias(index, kind), with_payload=True, **query)
+            response = self.client.query_points(self._alias(index, kind), **query)
         except (ValueError, UnexpectedResponse) as exc:  # local mode and server say "not found" differently
             if self._live_version(index) is None:
                 raise IndexMissing(index) from None
             raise exc
         return [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
 
-    def search(self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int) -> list[Hit]:
+    def search(
+        self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int, fields: list[str]
+    ) -> list[Hit]:
         if self._url is None:
-            return self._search_local(index, dense, sparse, kind, limit)
+            return self._search_local(index, dense, sparse, kind, limit, fields)
         prefetch = [models.Prefetch(query=dense.tolist(), using=DENSE, limit=limit * 2)]
         if sparse.indices:
             lexical = models.SparseVector(indices=sparse.indices, values=sparse.values)
             prefetch.append(models.Prefetch(query=lexical, using=LEXICAL, limit=limit * 2))
         return self._query(index, kind, prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.RRF),
-                           limit=limit)
+                           limit=limit, with_payload=fields)
 
-    def _search_local(self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int) -> list[Hit]:
+    def _search_local(
+        self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int, fields: list[str]
+    ) -> list[Hit]:
         alias = self._alias(index, kind)
         try:
             by_meaning = self.client.query_points(alias, query=dense.tolist(), using=DENSE, limit=limit * 2,
-                                                  with_payload=True).points
+                                                  with_payload=fields).points
         except ValueError:
             raise IndexMissing(index) from None
         collection = self._aliases()[alias]
@@ -180,7 +185,7 @@ class QdrantStore(VectorStore):
         matches = self._lexical[collection].top(sparse, limit * 2)
         known = {str(p.id): p for p in by_meaning}
         missing = [i for i, _ in matches if i not in known]
-        payloads = {str(r.id): r.payload for r in self.client.retrieve(alias, missing, with_payload=True)}
+        payloads = {str(r.id): r.payload for r in self.client.retrieve(alias, missing, with_payload=fields)}
         by_words = [
             known.get(i) or models.ScoredPoint(id=i, version=0, score=score, payload=payloads.get(i))
             for i, score in matches
