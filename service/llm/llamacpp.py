@@ -27,9 +27,12 @@ class LlamaCppLLM(LLM):
             n_ctx=n_ctx,
             n_threads=n_threads or os.cpu_count(),
             n_batch=512,
-            seed=0,
+            seed=1234,  # fixed (0 would mean random); decoding is greedy anyway
             verbose=False,
+            # prompt-lookup drafts are verified against the logits of every drafted position, which llama-cpp-python
+            # only keeps with logits_all (n_ctx x vocabulary floats: ~2.5 GB for Qwen at 4,096 tokens)
             draft_model=LlamaPromptLookupDecoding(num_pred_tokens=4) if speculative else None,
+            logits_all=speculative,
         )
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
