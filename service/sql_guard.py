@@ -59,10 +59,11 @@ Columns = frozenset[str] | None  # the column names a source exposes; None: unkn
 class SQLRefused(Exception):
     """The statement was refused; `rule` is machine-readable, `reason` one sentence for humans."""
 
-    def __init__(self, rule: str, reason: str) -> None:
+    def __init__(self, rule: str, reason: str, identifier: str | None = None) -> None:
         super().__init__(f"{rule}: {reason}")
         self.rule = rule
         self.reason = reason
+        self.identifier = identifier  # the unknown column's bare name, for a correction hint
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def _check_column(column: exp.Column, scope: Scope, names: _Names) -> None:
         if columns is not None and name not in columns and name not in names.implicit:
             real = names.table(found)[0] if isinstance(found, exp.Table) else column.table
             where = f" (table '{real}')" if real != column.table else ""
-            raise SQLRefused("unknown_column", f"unknown column '{column.table}.{name}'{where}")
+            raise SQLRefused("unknown_column", f"unknown column '{column.table}.{name}'{where}", name)
         return
     if isinstance(column.this, exp.Star):
         return
@@ -248,7 +249,7 @@ def _check_column(column: exp.Column, scope: Scope, names: _Names) -> None:
     if names.dialect == "sqlite" and column.this.args.get("quoted"):
         return
     where = f" (looked in {', '.join(dict.fromkeys(looked))})" if looked else " (no table in scope)"
-    raise SQLRefused("unknown_column", f"unknown column '{name}'{where}")
+    raise SQLRefused("unknown_column", f"unknown column '{name}'{where}", name)
 
 
 def _scope_chain(scope: Scope) -> Iterator[Scope]:
