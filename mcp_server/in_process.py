@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
@@ -41,7 +40,6 @@ from service.pipeline import AskPipeline
 from service.results import AskResult
 from service.runtime import Runtime
 from service.settings import Settings
-from service.sql_guard import check_sql
 
 T = TypeVar("T")
 log = logging.getLogger("ragsql.mcp")
@@ -126,14 +124,7 @@ class InProcessBackend:
 
     async def run_sql(self, request: SqlRequest) -> SqlResponse:
         def run() -> SqlResponse:
-            name = self._db(request.db)
-            catalog = self.rt.catalog(name)
-            limit = request.max_rows or self.settings.max_rows
-            checked = check_sql(request.sql, catalog.dialect, catalog.column_map(), limit + 1)  # +1: truncation
-            started = time.perf_counter()
-            rows = self.rt.database(name).execute(checked.sql, limit, self.settings.query_timeout_s)
-            return SqlResponse(sql=checked.sql, columns=rows.columns, rows=rows.rows, row_count=rows.row_count,
-                               truncated=rows.truncated, seconds=round(time.perf_counter() - started, 4))
+            return SqlResponse.run(self.rt, self._db(request.db), request.sql, request.max_rows)
 
         return await self._call(run)
 
@@ -176,8 +167,6 @@ class InProcessBackend:
     async def give_feedback(self, question: str, sql: str, db: str | None) -> FeedbackResponse:
         def store() -> FeedbackResponse:
             name = self._db(db)
-            catalog = self.rt.catalog(name)
-            check_sql(sql, catalog.dialect, catalog.column_map(), self.settings.max_rows)  # only valid SQL is kept
             self.rt.add_feedback(name, Example(question=question.strip(), sql=sql.strip()))
             return FeedbackResponse(stored=True, question=question, sql=sql)
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -28,7 +29,7 @@ from service.pipeline import AskPipeline
 from service.results import AskResult
 from service.runtime import Runtime
 from service.settings import Settings, UnknownDatabase, get_settings
-from service.sql_guard import SQLRefused, check_sql
+from service.sql_guard import SQLRefused
 
 T = TypeVar("T")
 log = logging.getLogger("ragsql.api")
@@ -94,6 +95,13 @@ class SqlResponse(BaseModel):
     row_count: int
     truncated: bool
     seconds: float
+
+    @classmethod
+    def run(cls, rt: Runtime, db_id: str, sql: str, max_rows: int | None) -> SqlResponse:
+        started = time.perf_counter()
+        checked, rows = rt.run_sql(db_id, sql, max_rows or rt.settings.max_rows)
+        return cls(sql=checked.sql, columns=rows.columns, rows=rows.rows, row_count=rows.row_count,
+                   truncated=rows.truncated, seconds=round(time.perf_counter() - started, 4))
 
 
 class IndexRequest(BaseModel):
@@ -251,15 +259,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @app.post("/v1/sql", response_model=SqlResponse, dependencies=v1, tags=["sql"])
     async def run_sql(body: SqlRequest) -> SqlResponse:
         """Validate SQL (read-only, one statement, known tables and columns) and run it read-only."""
-        name = db_id(body.db)
-        catalog = await off_loop(rt.catalog, name)
-        limit = body.max_rows or rt.settings.max_rows
-        checked = check_sql(body.sql, catalog.dialect, catalog.column_map(), limit + 1)  # +1: detects truncation
-        started = asyncio.get_running_loop().time()
-        rows = await off_loop(rt.database(name).execute, checked.sql, limit, rt.settings.query_timeout_s)
-        return SqlResponse(sql=checked.sql, columns=rows.columns, rows=rows.rows, row_count=rows.row_count,
-                           truncated=rows.truncated,
-                           seconds=round(asyncio.get_running_loop().time() - started, 4))
+        return await off_loop(SqlResponse.run, rt, db_id(body.db), body.sql, body.max_rows)
 
     @app.get("/v1/schema/search", dependencies=v1, tags=["schema"])
     async def schema_search(
@@ -296,8 +296,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         sql = body.sql if body.correct else body.corrected_sql
         if not sql:
             return FeedbackResponse(stored=False, question=body.question, sql=None)
-        catalog = await off_loop(rt.catalog, name)
-        check_sql(sql, catalog.dialect, catalog.column_map(), rt.settings.max_rows)  # only valid SQL is kept
         await off_loop(rt.add_feedback, name, Example(question=body.question.strip(), sql=sql.strip()))
         return FeedbackResponse(stored=True, question=body.question, sql=sql)
 

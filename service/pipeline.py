@@ -17,7 +17,7 @@ from service.prompt import STOP, PromptBuilder, Retry
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
 from service.runtime import Runtime
-from service.sql_guard import CheckedSQL, SQLRefused, check_sql
+from service.sql_guard import CheckedSQL, SQLRefused
 
 EventCallback = Callable[[str, dict[str, Any]], None]  # ("stage" | "token", data)
 
@@ -83,7 +83,7 @@ class AskPipeline:
             result.attempts.append(attempt)
             try:
                 with stage("validate"):
-                    checked = self._validate(attempt.sql, catalog, max_rows or s.max_rows)
+                    checked = self._validate(db_id, attempt.sql, max_rows or s.max_rows)
                 result.sql = checked.sql
                 if execute:
                     with stage("execute"):
@@ -106,12 +106,11 @@ class AskPipeline:
         prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
         self.rt.llm.complete(prompt.system, prompt.user, prompt.prefill, STOP, max_tokens=1)
 
-    def _validate(self, sql: str | None, catalog: SchemaCatalog, max_rows: int) -> CheckedSQL:
+    def _validate(self, db_id: str, sql: str | None, max_rows: int) -> CheckedSQL:
         if not sql:
             raise AttemptFailed("no_sql", "the answer contained no SQL statement")
         try:
-            # one row beyond the cap tells the executor that the result was truncated
-            return check_sql(sql, catalog.dialect, catalog.column_map(), max_rows + 1)
+            return self.rt.check_sql(db_id, sql, max_rows)
         except SQLRefused as refused:
             kind = {"parse": "parse", "unknown_table": "unknown_identifier",
                     "unknown_column": "unknown_identifier"}.get(refused.rule, "refused")

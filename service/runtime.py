@@ -12,11 +12,12 @@ from indexer.schema_docs import Example
 from indexer.search import SchemaSearcher
 from indexer.vectorstore.qdrant import QdrantStore
 from service.catalog import SchemaCatalog
-from service.databases import Database, open_database
+from service.databases import Database, QueryResult, open_database
 from service.feedback import FeedbackStore
 from service.llm import LLM
 from service.llm.factory import build_llm
 from service.settings import Settings
+from service.sql_guard import CheckedSQL, check_sql
 
 
 class Runtime:
@@ -77,9 +78,21 @@ class Runtime:
             self._catalogs.pop(db_id, None)
         return summary
 
+    def check_sql(self, db_id: str, sql: str, max_rows: int) -> CheckedSQL:
+        """Validate SQL against the indexed schema. The LIMIT admits one row beyond `max_rows`, which is how
+        the executor tells that a result was truncated."""
+        catalog = self.catalog(db_id)
+        return check_sql(sql, catalog.dialect, catalog.column_map(), max_rows + 1)
+
+    def run_sql(self, db_id: str, sql: str, max_rows: int) -> tuple[CheckedSQL, QueryResult]:
+        """Validated, read-only execution of given SQL (REST /v1/sql, MCP run_sql)."""
+        checked = self.check_sql(db_id, sql, max_rows)
+        return checked, self.database(db_id).execute(checked.sql, max_rows, self.settings.query_timeout_s)
+
     def add_feedback(self, db_id: str, example: Example) -> None:
-        """Store a verified example durably, then make it retrievable at once (no full re-index)."""
-        self.settings.database(db_id)
+        """Store a verified example durably, then make it retrievable at once (no full re-index). Only SQL
+        that passes validation is kept."""
+        self.check_sql(db_id, example.sql, self.settings.max_rows)
         self.feedback.add(db_id, example)
         self.store.upsert(db_id, embed_documents(db_id, [example_document(example, "feedback")], self.embedder))
 
