@@ -1,6 +1,6 @@
 """End-to-end latency of the ask pipeline, per stage, with the real model.
 
-    .venv/bin/python bench/ask_bench.py [--questions 30] [--cold 5] [--speculative off,on]
+    .venv/bin/python bench/ask_bench.py [--questions 30] [--cold 5] [--speculative off,on] [--db demo,concert_singer]
 
 On the demo database (its 12 held-out questions, then questions of its schema docs) and on Spider's
 concert_singer: warm (the database's prompt prefix already evaluated, as in the running API) over
@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=30)
     parser.add_argument("--cold", type=int, default=5)
     parser.add_argument("--speculative", default="off,on")
+    parser.add_argument("--db", default="demo,concert_singer")
     args = parser.parse_args()
     databases = {
         "demo": DatabaseConfig(url=f"sqlite:///{DEMO_DIR / 'telecom.sqlite'}", docs=[DEMO_DIR / "telecom.yaml"]),
@@ -63,7 +64,7 @@ def main() -> None:
         for speculative in args.speculative.split(","):
             rt = Runtime(Settings(home=Path(home), databases=databases, speculative_decoding=speculative == "on"))
             pipeline = AskPipeline(rt)
-            for db in databases:
+            for db in args.db.split(","):
                 rt.index(db)
                 cold = []
                 for q in questions(db, args.cold):

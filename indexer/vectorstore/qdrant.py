@@ -4,9 +4,10 @@ Each document kind of an index lives in its own collection, so a search never fi
 evaluates filters in Python, point by point: 150 ms at 2,000 points). A version is one collection per kind;
 the live version is reached through one alias per kind, and all aliases switch in a single request.
 
-Local mode also scores sparse vectors in a Python loop over every point (about a second at 20,000 columns),
-so there the lexical half of a hybrid search runs on an in-memory matrix of the same stored sparse vectors,
-fused by the same reciprocal-rank formula Qdrant uses; a server does both halves itself.
+Local mode scores sparse vectors in a Python loop over every point (about a second at 20,000 columns) and
+builds a result object per scored point, so there a hybrid search runs on in-memory matrices of the same stored
+dense and sparse vectors, fused by the same reciprocal-rank formula Qdrant uses, and asks Qdrant only for the
+payloads of the hits; a server does all of it itself.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class StoreLocked(RuntimeError):
 class QdrantStore(VectorStore):
     def __init__(self, path: Path | None = None, url: str | None = None, api_key: str | None = None) -> None:
         self._url = url
-        self._lexical: dict[str, _LexicalMatrix] = {}  # local mode: collection name -> its sparse vectors
+        self._local: dict[str, _LocalVectors] = {}  # local mode: collection name -> its vectors as matrices
         if url:
             self.client = QdrantClient(url=url, api_key=api_key, timeout=30)
         else:
@@ -119,7 +120,7 @@ class QdrantStore(VectorStore):
         for kind in KINDS:
             of_kind = [_to_struct(p) for p in points if p.payload["kind"] == kind]
             name = f"{target}__{kind}" if target.startswith(_PREFIX) else self._alias(target, kind)
-            self._lexical.pop(self._aliases().get(name, name), None)
+            self._local.pop(self._aliases().get(name, name), None)
             for start in range(0, len(of_kind), _BATCH):
                 self.client.upsert(name, of_kind[start : start + _BATCH], wait=True)
 
@@ -174,23 +175,21 @@ class QdrantStore(VectorStore):
         self, index: str, dense: np.ndarray, sparse: SparseVector, kind: str, limit: int, fields: list[str]
     ) -> list[Hit]:
         alias = self._alias(index, kind)
-        try:
-            by_meaning = self.client.query_points(alias, query=dense.tolist(), using=DENSE, limit=limit * 2,
-                                                  with_payload=fields).points
-        except ValueError:
-            raise IndexMissing(index) from None
-        collection = self._aliases()[alias]
-        if collection not in self._lexical:
-            self._lexical[collection] = _LexicalMatrix(self._scroll(alias, with_payload=False, with_vectors=[LEXICAL]))
-        matches = self._lexical[collection].top(sparse, limit * 2)
-        known = {str(p.id): p for p in by_meaning}
-        missing = [i for i, _ in matches if i not in known]
-        payloads = {str(r.id): r.payload for r in self.client.retrieve(alias, missing, with_payload=fields)}
-        by_words = [
-            known.get(i) or models.ScoredPoint(id=i, version=0, score=score, payload=payloads.get(i))
-            for i, score in matches
-        ]
-        fused = reciprocal_rank_fusion([by_meaning, by_words], limit=limit)
+        collection = self._aliases().get(alias)
+        if collection is None:
+            raise IndexMissing(index)
+        if collection not in self._local:
+            records = self._scroll(alias, with_payload=False, with_vectors=True)
+            self._local[collection] = _LocalVectors(records)
+        vectors = self._local[collection]
+        by_meaning, by_words = vectors.top_dense(dense, limit * 2), vectors.top_lexical(sparse, limit * 2)
+        ids = list(dict.fromkeys(i for i, _ in by_meaning + by_words))
+        payloads = {str(r.id): r.payload for r in self.client.retrieve(alias, ids, with_payload=fields)}
+        fused = reciprocal_rank_fusion(
+            [[models.ScoredPoint(id=i, version=0, score=score, payload=payloads.get(i)) for i, score in ranking]
+             for ranking in (by_meaning, by_words)],
+            limit=limit,
+        )
         return [Hit(str(p.id), float(p.score), p.payload or {}) for p in fused]
 
     def nearest(self, index: str, dense: np.ndarray, kind: str, limit: int, min_score: float) -> list[Hit]:
@@ -208,13 +207,16 @@ class QdrantStore(VectorStore):
         self.client.close()
 
 
-class _LexicalMatrix:
-    """One collection's sparse vectors as a CSR matrix, scored BM25-style with Qdrant's own IDF formula."""
+class _LocalVectors:
+    """One collection's vectors as matrices: dense rows scored by cosine (the stored vectors are normalised),
+    sparse ones as a CSR matrix scored BM25-style with Qdrant's own IDF formula."""
 
     def __init__(self, records: list[models.Record]) -> None:
         self.ids = [str(r.id) for r in records]
-        vectors = [(r.vector or {}).get(LEXICAL) for r in records]  # type: ignore[union-attr]
-        terms = sorted({i for v in vectors if v for i in v.indices})
+        named = [r.vector if isinstance(r.vector, dict) else {} for r in records]
+        self.dense = np.array([v[DENSE] for v in named], dtype=np.float32)
+        vectors = [v.get(LEXICAL) for v in named]
+        terms = sorted({i for v in vectors if isinstance(v, models.SparseVector) for i in v.indices})
         self.column = {term: j for j, term in enumerate(terms)}
         rows, cols, data = [], [], []
         for row, vector in enumerate(vectors):
@@ -227,14 +229,23 @@ class _LexicalMatrix:
         n = len(self.ids)
         self.idf = np.log((n - df + 0.5) / (df + 0.5) + 1).astype(np.float32)
 
-    def top(self, query: SparseVector, limit: int) -> list[tuple[str, float]]:
+    def top_dense(self, query: np.ndarray, limit: int) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        return self._best(self.dense @ (query / (np.linalg.norm(query) or 1.0)).astype(np.float32), limit)
+
+    def top_lexical(self, query: SparseVector, limit: int) -> list[tuple[str, float]]:
         cols = [self.column[t] for t in query.indices if t in self.column]
         if not cols:
             return []
         weights = np.array([self.idf[c] for c in cols], dtype=np.float32)
         scores = np.asarray(self.matrix[:, cols] @ weights).ravel()
-        best = np.argsort(-scores)[:limit]
-        return [(self.ids[i], float(scores[i])) for i in best if scores[i] > 0]
+        return [(i, score) for i, score in self._best(scores, limit) if score > 0]
+
+    def _best(self, scores: np.ndarray, limit: int) -> list[tuple[str, float]]:
+        best = np.argpartition(-scores, limit)[:limit] if len(scores) > limit else np.arange(len(scores))
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in best]
 
 
 def _to_struct(point: StoredPoint) -> models.PointStruct:
