@@ -14,6 +14,7 @@ from service.catalog import SchemaCatalog
 from service.databases import QueryFailed, QueryResult, QueryTimeout
 from service.extract import extract_sql
 from service.prompt import STOP, PromptBuilder, Retry
+from service.repair import requalify_columns
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
 from service.runtime import Runtime
@@ -83,7 +84,7 @@ class AskPipeline:
             result.attempts.append(attempt)
             try:
                 with stage("validate"):
-                    checked = self._validate(db_id, attempt.sql, max_rows or s.max_rows)
+                    checked = self._validate(db_id, catalog, attempt, max_rows or s.max_rows)
                 result.sql = checked.sql
                 if execute:
                     with stage("execute"):
@@ -106,12 +107,21 @@ class AskPipeline:
         prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
         self.rt.llm.complete(prompt.system, prompt.user, prompt.prefill, STOP, max_tokens=1)
 
-    def _validate(self, db_id: str, sql: str | None, max_rows: int) -> CheckedSQL:
+    def _validate(self, db_id: str, catalog: SchemaCatalog, attempt: Attempt, max_rows: int) -> CheckedSQL:
+        sql = attempt.sql
         if not sql:
             raise AttemptFailed("no_sql", "the answer contained no SQL statement")
         try:
             return self.rt.check_sql(db_id, sql, max_rows)
         except SQLRefused as refused:
+            repaired = requalify_columns(sql, catalog) if refused.rule == "unknown_column" else None
+            if repaired:
+                try:
+                    checked = self.rt.check_sql(db_id, repaired, max_rows)
+                    attempt.repaired_sql = repaired
+                    return checked
+                except SQLRefused:
+                    pass  # the model's own error is the one to correct
             kind = {"parse": "parse", "unknown_table": "unknown_identifier",
                     "unknown_column": "unknown_identifier"}.get(refused.rule, "refused")
             raise AttemptFailed(kind, refused.reason, refused.identifier) from None

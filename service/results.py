@@ -38,6 +38,10 @@ class Attempt(BaseModel):
     error: str | None = None
     error_kind: str | None = Field(None, description="no_sql, parse, refused, unknown_identifier, runtime, timeout")
     raw: str = Field("", description="The model's raw answer")
+    repaired_sql: str | None = Field(
+        None, description="The SQL after a deterministic repair (a column moved to the one table of its SELECT "
+        "that has it), when the model's own SQL named a column on the wrong table"
+    )
 
 
 class Tokens(BaseModel):

@@ -47,8 +47,8 @@ class FirstAnswerBroken:
     """The real model, whose first answer is replaced by SQL naming a column that does not exist: forces
     the self-correction path, which the real model then has to get right."""
 
-    def __init__(self, real) -> None:
-        self.real, self.calls = real, 0
+    def __init__(self, real, first: str = "SELECT COUNT(*) FROM nrcelldu WHERE adminstate = 'LOCKED'\n") -> None:
+        self.real, self.calls, self.first = real, 0, first
         self.name = real.name
 
     def count_tokens(self, text: str) -> int:
@@ -58,7 +58,7 @@ class FirstAnswerBroken:
         self.calls += 1
         answer = self.real.complete(system, user, prefill, stop, max_tokens, on_token)
         if self.calls == 1:
-            answer.text = "SELECT COUNT(*) FROM nrcelldu WHERE adminstate = 'LOCKED'\n"
+            answer.text = self.first
         return answer
 
 
@@ -73,6 +73,21 @@ def test_self_correction_recovers_from_an_unknown_column(demo_pipeline, demo_run
     assert result.attempts[0].error_kind == "unknown_identifier" and "adminstate" in result.attempts[0].error
     locked = gold_rows("SELECT COUNT(*) FROM nrcelldu WHERE administrativestate = 'LOCKED'")
     assert result.error is None and Counter(map(tuple, result.rows)) == locked
+
+
+def test_column_on_the_wrong_alias_is_repaired_without_asking_again(demo_pipeline, demo_runtime) -> None:
+    broken = FirstAnswerBroken(demo_runtime.llm, "SELECT g.nrpci FROM nrcelldu AS c JOIN gnbdufunction AS g "
+                                                 "ON c.gnbdufunction_id = g.id WHERE g.gnbid = 262001\n")
+    demo_runtime.__dict__["llm"] = broken
+    try:
+        result = demo_pipeline.ask("Which PCIs do the cells of gNodeB 262001 use?", "demo")
+    finally:
+        demo_runtime.__dict__["llm"] = broken.real
+    assert broken.calls == 1 and len(result.attempts) == 1 and result.error is None
+    assert result.attempts[0].repaired_sql and "c.nrpci" in result.attempts[0].repaired_sql.lower()
+    expected = gold_rows("SELECT c.nrpci FROM nrcelldu AS c JOIN gnbdufunction AS g ON c.gnbdufunction_id = g.id "
+                         "WHERE g.gnbid = 262001")
+    assert expected and Counter(map(tuple, result.rows)) == expected
 
 
 def test_execute_false_returns_sql_without_rows(demo_pipeline) -> None:
