@@ -1,0 +1,64 @@
+"""Replay the column repair on a finished eval run, without the model.
+
+    .venv/bin/python bench/replay_repair.py runs/spider-default [--data ../shared/data/spider/database]
+
+For every question whose first attempt failed on an unknown column, applies `requalify_columns` to that SQL; when
+the result passes the validator it is scored by execution match (as the pipeline would now answer), otherwise the
+run's own outcome stands (the model's retry, as before). Prints the accuracy before and after and the flips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from eval.match import execution_match
+from indexer.introspect import introspect
+from service.catalog import SchemaCatalog
+from service.repair import requalify_columns
+from service.sql_guard import SQLRefused, check_sql
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "spider" / "database")
+    args = parser.parse_args()
+    records = [json.loads(line) for line in (args.run / "predictions.jsonl").open()]
+    catalogs: dict[str, SchemaCatalog] = {}
+    before = after = repaired_valid = considered = 0
+    flips = []
+    for r in records:
+        before += r["match"]
+        first = r["attempts"][0]
+        outcome = r["match"]
+        if first["error_kind"] == "unknown_identifier" and first["sql"]:
+            considered += 1
+            path = args.data / r["db_id"] / f"{r['db_id']}.sqlite"
+            if r["db_id"] not in catalogs:
+                schema = introspect(sa.create_engine(f"sqlite:///{path}"), "sqlite", sample_values=0)
+                catalogs[r["db_id"]] = SchemaCatalog("sqlite", "", [], {t.name: t for t in schema.tables})
+            catalog = catalogs[r["db_id"]]
+            repaired = requalify_columns(first["sql"], catalog)
+            try:
+                if repaired:
+                    check_sql(repaired, "sqlite", catalog.column_map(), 1000)
+                    repaired_valid += 1
+                    outcome = execution_match(repaired, r["gold"], path)
+            except SQLRefused:
+                pass
+            if outcome != r["match"]:
+                flips.append((r["id"], r["match"], outcome))
+        after += outcome
+    print(f"first attempts with an unknown column: {considered}; repaired into valid SQL: {repaired_valid}")
+    print(f"accuracy {before}/{len(records)} = {before / len(records):.1%} -> {after}/{len(records)} = "
+          f"{after / len(records):.1%}; flips (id, before, after): {flips}")
+
+
+if __name__ == "__main__":
+    main()
