@@ -27,6 +27,7 @@ class ScoredColumn:
     table: str
     column: str
     score: float
+    reason: str = "retrieved"  # or "join": a key that joins two retrieved tables
 
 
 @dataclass
@@ -79,17 +80,38 @@ class SchemaSearcher:
         ranked = sorted(scores, key=lambda t: -scores[t])[:top_tables]
         ids = [Document("table", t, "").point_id(db_id) for t in ranked]
         payloads = {p["table"]: p for p in self.store.retrieve(db_id, "table", ids)}
-        ranked = [t for t in ranked if t in payloads]
+        tables = [
+            ScoredTable(t, round(scores[t], 4), TableInfo.from_dict(payloads[t]["info"]))
+            for t in ranked
+            if t in payloads
+        ]
+        columns = [
+            ScoredColumn(h.payload["table"], h.payload["column"], round(h.score, 4))
+            for h in column_hits[:top_columns]
+        ]
         return SearchResult(
-            tables=[
-                ScoredTable(t, round(scores[t], 4), TableInfo.from_dict(payloads[t]["info"])) for t in ranked
-            ],
-            columns=[
-                ScoredColumn(h.payload["table"], h.payload["column"], round(h.score, 4))
-                for h in column_hits[:top_columns]
-            ],
+            tables=tables,
+            columns=columns + _join_keys(tables, {(c.table, c.column) for c in columns}),
             examples=[
                 ScoredExample(h.payload["question"], h.payload["sql"], round(h.score, 4), h.payload["source"])
                 for h in example_hits
             ],
         )
+
+
+def _join_keys(tables: list[ScoredTable], have: set[tuple[str, str]]) -> list[ScoredColumn]:
+    """The foreign-key columns that join the retrieved tables to each other, both ends. A question rarely
+    names them (`student_id`, `address_id`), so they seldom match it, yet the SQL needs them to join."""
+    names = {t.name.lower(): t.name for t in tables}
+    out: list[ScoredColumn] = []
+    for table in tables:
+        for fk in table.info.foreign_keys:
+            ref_table = names.get(fk.ref_table.lower())
+            if ref_table is None:
+                continue
+            for column, ref_column in zip(fk.columns, fk.ref_columns, strict=False):
+                for key in ((table.name, column), (ref_table, ref_column)):
+                    if key[1] and key not in have:
+                        have.add(key)
+                        out.append(ScoredColumn(*key, score=0.0, reason="join"))
+    return out

@@ -111,7 +111,9 @@ def search(
         if as_json:
             console.print_json(json.dumps({
                 "tables": [{"table": t.name, "score": t.score} for t in result.tables],
-                "columns": [{"column": f"{c.table}.{c.column}", "score": c.score} for c in result.columns],
+                "columns": [
+                    {"column": f"{c.table}.{c.column}", "score": c.score, "reason": c.reason} for c in result.columns
+                ],
                 "examples": [{"question": e.question, "sql": e.sql, "score": e.score} for e in result.examples],
             }))
             return
@@ -119,9 +121,9 @@ def search(
         for t in result.tables:
             tables.add_row(t.name, f"{t.score:.4f}", t.info.description[:70])
         console.print(tables)
-        columns = Table("column", "score", title="columns")
+        columns = Table("column", "score", "reason", title="columns")
         for c in result.columns:
-            columns.add_row(f"{c.table}.{c.column}", f"{c.score:.4f}")
+            columns.add_row(f"{c.table}.{c.column}", f"{c.score:.4f}", c.reason)
         console.print(columns)
 
 

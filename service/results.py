@@ -17,6 +17,7 @@ class RetrievedColumn(BaseModel):
     table: str
     column: str
     score: float
+    reason: str = Field("retrieved", description="retrieved, or join (a key joining two retrieved tables)")
 
 
 class RetrievedExample(BaseModel):

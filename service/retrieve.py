@@ -31,7 +31,9 @@ def retrieve(
                 tables.append(RetrievedTable(table=bridge, score=0.0, reason="join"))
     return RetrievedContext(
         tables=tables,
-        columns=[RetrievedColumn(table=c.table, column=c.column, score=c.score) for c in found.columns],
+        columns=[
+            RetrievedColumn(table=c.table, column=c.column, score=c.score, reason=c.reason) for c in found.columns
+        ],
         examples=[
             RetrievedExample(question=e.question, sql=e.sql, score=e.score, source=e.source)
             for e in found.examples

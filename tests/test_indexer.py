@@ -228,3 +228,19 @@ def test_exact_identifiers_and_codes_are_found_lexically(store, embedder) -> Non
     assert any(c.column == "pmrrcconnestabsucc" for c in found.columns)
     found = SchemaSearcher(store, embedder).search("demo", "cells that are SHUTTINGDOWN", top_columns=5)
     assert any(c.column == "administrativestate" for c in found.columns)
+
+
+def test_join_keys_of_the_retrieved_tables_come_with_the_columns(store, embedder) -> None:
+    """A question never names `pmnrcelldu.nrcelldu_id`, but its SQL joins on it: the keys linking two retrieved
+    tables are returned after the matched columns, both ends, marked as join keys."""
+    index_database("demo", demo_engine(), "sqlite", [DEMO_DOCS], store, embedder)
+    found = SchemaSearcher(store, embedder).search(
+        "demo", "sum of pmrrcconnestabsucc per NR cell user label", top_columns=2
+    )
+    tables = {t.name for t in found.tables}
+    assert {"pmnrcelldu", "nrcelldu"} <= tables
+    matched, joins = found.columns[:2], found.columns[2:]
+    assert all(c.reason == "retrieved" for c in matched)
+    assert {(c.table, c.column) for c in joins} >= {("pmnrcelldu", "nrcelldu_id"), ("nrcelldu", "id")}
+    assert all(c.reason == "join" and c.table in tables for c in joins)
+    assert len({(c.table, c.column) for c in found.columns}) == len(found.columns)
