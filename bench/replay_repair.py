@@ -1,8 +1,8 @@
-"""Replay the column repair on a finished eval run, without the model.
+"""Replay the column repairs on a finished eval run, without the model.
 
     .venv/bin/python bench/replay_repair.py runs/spider-default [--data ../shared/data/spider/database]
 
-For every question whose first attempt failed on an unknown column, applies `requalify_columns` to that SQL; when
+For every question whose first attempt failed on an unknown column, applies `repair_columns` to that SQL; when
 the result passes the validator it is scored by execution match (as the pipeline would now answer), otherwise the
 run's own outcome stands (the model's retry, as before). Prints the accuracy before and after and the flips.
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from eval.match import execution_match
 from indexer.introspect import introspect
 from service.catalog import SchemaCatalog
-from service.repair import requalify_columns
+from service.repair import repair_columns
 from service.sql_guard import SQLRefused, check_sql
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def main() -> None:
                 schema = introspect(sa.create_engine(f"sqlite:///{path}"), "sqlite", sample_values=0)
                 catalogs[r["db_id"]] = SchemaCatalog("sqlite", "", [], {t.name: t for t in schema.tables})
             catalog = catalogs[r["db_id"]]
-            repaired = requalify_columns(first["sql"], catalog)
+            repaired = repair_columns(first["sql"], catalog)
             try:
                 if repaired:
                     check_sql(repaired, "sqlite", catalog.column_map(), 1000)

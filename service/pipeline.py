@@ -14,7 +14,7 @@ from service.catalog import SchemaCatalog
 from service.databases import QueryFailed, QueryResult, QueryTimeout
 from service.extract import extract_sql
 from service.prompt import STOP, PromptBuilder, Retry
-from service.repair import requalify_columns
+from service.repair import repair_columns
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
 from service.runtime import Runtime
@@ -114,7 +114,7 @@ class AskPipeline:
         try:
             return self.rt.check_sql(db_id, sql, max_rows)
         except SQLRefused as refused:
-            repaired = requalify_columns(sql, catalog) if refused.rule == "unknown_column" else None
+            repaired = repair_columns(sql, catalog) if refused.rule == "unknown_column" else None
             if repaired:
                 try:
                     checked = self.rt.check_sql(db_id, repaired, max_rows)

@@ -1,5 +1,5 @@
-"""The deterministic repair of a column qualified with the wrong table alias, on Spider's concert_singer tables
-(hand-built catalog: the rule needs only names)."""
+"""The deterministic column repairs (wrong table alias, other spelling), on Spider's concert_singer tables
+(hand-built catalog: the rules need only names)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from indexer.models import ColumnInfo, TableInfo
 from service.catalog import SchemaCatalog
-from service.repair import requalify_columns
+from service.repair import repair_columns
 
 
 def table(name: str, *columns: str) -> TableInfo:
@@ -40,10 +40,16 @@ CATALOG = SchemaCatalog("sqlite", "", [], {
          "JOIN singer AS S ON T.Singer_ID = S.Singer_ID)",
          "SELECT Name FROM singer WHERE Singer_ID IN (SELECT S.Age FROM singer_in_concert AS T "
          "JOIN singer AS S ON T.Singer_ID = S.Singer_ID)"),
+        # Spider-Syn, as the model wrote it: the schema's spelling differs in case and separators only
+        ("SELECT song_releaseyear, COUNT(*) FROM singer GROUP BY song_releaseyear",
+         "SELECT Song_release_year, COUNT(*) FROM singer GROUP BY Song_release_year"),
+        # respelled and moved: only singer (T1) has a column spelled songname
+        ("SELECT T2.songname FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.Singer_ID = T2.Singer_ID",
+         "SELECT T1.Song_Name FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.Singer_ID = T2.Singer_ID"),
     ],
 )
-def test_column_moves_to_the_one_table_that_has_it(sql: str, repaired: str) -> None:
-    assert requalify_columns(sql, CATALOG) == repaired
+def test_column_moves_or_is_respelled_to_the_one_that_fits(sql: str, repaired: str) -> None:
+    assert repair_columns(sql, CATALOG) == repaired
 
 
 @pytest.mark.parametrize(
@@ -53,10 +59,15 @@ def test_column_moves_to_the_one_table_that_has_it(sql: str, repaired: str) -> N
         "SELECT T3.Name FROM singer AS T1 JOIN stadium AS T2 ON 1 = 1 JOIN concert AS T3 ON 1 = 1",
         # no table of the SELECT has Stadium_ID (concert would have to be joined): not this repair's job
         "SELECT T2.Stadium_ID FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.Singer_ID = T2.Singer_ID",
+        # two tables have a column spelled stadiumid
+        "SELECT stadiumid FROM concert JOIN stadium ON concert.Stadium_ID = stadium.Stadium_ID",
+        # the query's own alias and a string in double quotes are not columns to respell
+        "SELECT COUNT(*) AS concertname FROM concert ORDER BY concertname",
+        'SELECT Name FROM stadium WHERE Name = "stadiumid"',
         # nothing wrong
         "SELECT T1.Name FROM singer AS T1",
         "SELECT nonsense FROM",
     ],
 )
-def test_nothing_is_moved_without_exactly_one_owner(sql: str) -> None:
-    assert requalify_columns(sql, CATALOG) is None
+def test_nothing_is_repaired_without_exactly_one_fit(sql: str) -> None:
+    assert repair_columns(sql, CATALOG) is None
