@@ -74,6 +74,7 @@ def run_eval(
     _claim(out_dir, spec)
     records = read_records(out_dir / PREDICTIONS)
     todo = [q for q in questions if q.id not in records]
+    code = git_state()  # the code that answers, read now: a commit made while the run goes on is not it
 
     for db_id in dict.fromkeys(q.db_id for q in todo):
         s = rt.index(db_id)
@@ -98,7 +99,7 @@ def run_eval(
             bar.set_postfix(acc=f"{correct / len(records):.1%}")
 
     ordered = [records[q.id] for q in questions]
-    metrics = _metrics(spec, rt, ordered, warm_up_s, time.time() - started)
+    metrics = _metrics(spec, rt, ordered, warm_up_s, time.time() - started, code)
     (out_dir / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     write_official(out_dir, ordered)
     write_report(out_dir, metrics, ordered)
@@ -106,9 +107,14 @@ def run_eval(
 
 
 def _metrics(
-    spec: RunSpec, rt: Runtime, records: list[dict[str, Any]], warm_up_s: dict[str, float | None], seconds: float
+    spec: RunSpec,
+    rt: Runtime,
+    records: list[dict[str, Any]],
+    warm_up_s: dict[str, float | None],
+    seconds: float,
+    code: dict[str, Any],
 ) -> dict[str, Any]:
-    """The records' metrics, with what they depend on: configuration, model file, commit."""
+    """The records' metrics, with what they depend on: configuration, model file, the commit that answered."""
     settings = rt.settings.model_dump(mode="json", exclude={"databases", "api_key", "qdrant_api_key"})
     return {
         "run": {**spec.model_dump(exclude={"config", "question_ids"}), "questions": len(records),
@@ -118,7 +124,7 @@ def _metrics(
         "model": model_identity(rt.settings),
         "seed": model_seed(rt.llm) if rt.llm_loaded else None,
         "decoding": "greedy (temperature 0): the seed does not change answers",
-        "git": git_state(),
+        "git": code,
         **compute_metrics(records),
     }
 
