@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 _CHUNK = 1024  # texts per encode call: a progress step
+# Up to this many texts (a question) are embedded on one thread. Two threads gain ~2 ms on a question, but
+# once other threads share the 2 cores (the tokenizer's pool after indexing, llama.cpp, the server) each waits
+# for the other: question embedding p95 108 ms with 2 threads vs 16 ms with 1 (bench/index_bench.py).
+_SINGLE_THREAD_UP_TO = 8
 
 
 class Embedder(Protocol):
@@ -51,12 +56,29 @@ class SentenceTransformerEmbedder:
         # long document with short column documents wastes most of the work.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), _CHUNK):
-            chunk = order[start : start + _CHUNK]
-            out[chunk] = self._model.encode(
-                [texts[i] for i in chunk], batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True,
-            )
-            if progress:
-                progress(len(chunk))
+        with _torch_threads(1 if len(texts) <= _SINGLE_THREAD_UP_TO else None):
+            for start in range(0, len(order), _CHUNK):
+                chunk = order[start : start + _CHUNK]
+                out[chunk] = self._model.encode(
+                    [texts[i] for i in chunk], batch_size=self.batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True,
+                )
+                if progress:
+                    progress(len(chunk))
         return out
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on `threads` torch threads (None: as configured), then restore the setting."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is None or threads == before:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
