@@ -51,12 +51,12 @@ def _owner(column: exp.Column, sources: dict[str, tuple[str, TableInfo]]) -> tup
     qualifier = column.table.lower()
     if qualifier and qualifier not in sources:
         return None  # a derived table or an outer query's alias: not ours to judge
-    own = [sources[qualifier]] if qualifier else list(sources.values())
+    everywhere = list(sources.values())
+    own = [sources[qualifier]] if qualifier else everywhere
     if any(table.column(column.name) for _, table in own):
         return None
     # The same name on another table first (the common slip), then another spelling: on the table the query
     # wrote before the others. More than one fit at a step is ambiguous: left to the model.
-    everywhere = list(sources.values())
     for key, candidates in ((str.lower, everywhere), (_spelling, own), (_spelling, everywhere)):
         wanted = key(column.name)
         found = [(alias, c.name) for alias, table in candidates for c in table.columns if key(c.name) == wanted]
