@@ -2,7 +2,7 @@
 
 The presets make the issue's comparisons a flag away (whole schema vs retrieval, examples, self-correction,
 model); a TOML file may set any Settings field (`top_tables = 8`, `model_path = "other.gguf"`) and the ask
-options `whole_schema` (true/false; absent: whole schema when it fits the token budget, the service's
+options `whole_schema` (true/false; absent: whole schema when it fits the context window, the service's
 default) and `use_examples`.
 """
 

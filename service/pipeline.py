@@ -34,7 +34,8 @@ class AskPipeline:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.settings = runtime.settings
-        self.prompts = PromptBuilder(runtime.llm.count_tokens, self.settings.prompt_token_budget)
+        s = self.settings
+        self.prompts = PromptBuilder(runtime.llm.count_tokens, s.prompt_token_budget, s.n_ctx - s.max_new_tokens)
 
     def ask(
         self,

@@ -1,8 +1,10 @@
-"""Step 2: the prompt, within a token budget, stable part first so the model's prefix cache is reused.
+"""Step 2: the prompt, stable part first so the model's prefix cache is reused.
 
-Order: instructions -> this database's description and glossary -> table definitions (the whole schema when
-it fits, so the prefix is identical for every question on that database; else the retrieved tables, in a
-fixed order) -> examples -> question. Only the last two change from one question to the next.
+Order: instructions -> this database's description (and glossary) -> table definitions -> examples -> question.
+The whole schema goes in whenever it fits the model's context window: evaluated once per database and reused
+by every question, its size costs one cold start, not each answer. The whole glossary joins it when that fits
+too; else the glossary terms a question uses go with the question. A schema too large for the window gives way
+to the retrieved tables within a token budget, in a fixed order. Only examples and question change per question.
 """
 
 from __future__ import annotations
@@ -71,10 +73,16 @@ def _quote(name: str) -> str:
     return name if name.replace("_", "").isalnum() and not name[0].isdigit() else f'"{name}"'
 
 
+_TEMPLATE_TOKENS = 32  # the chat template's role markers and the prefilled answer start
+
+
 class PromptBuilder:
-    def __init__(self, count_tokens: Callable[[str], int], budget: int) -> None:
+    def __init__(self, count_tokens: Callable[[str], int], budget: int, window: int) -> None:
+        """`budget`: the most tokens of a prompt carrying retrieved tables; `window`: the most tokens of any
+        prompt (the model's context less the room for its answer)."""
         self._count = lru_cache(maxsize=8192)(count_tokens)
         self.budget = budget
+        self.window = window - _TEMPLATE_TOKENS
 
     def build(
         self,
@@ -86,12 +94,18 @@ class PromptBuilder:
     ) -> Prompt:
         dialect = DIALECT_NAMES.get(catalog.dialect, catalog.dialect)
         head = _INSTRUCTIONS.format(dialect=dialect) + _about(catalog)
-        user = _user_message(context, question, retry, relevant_terms(catalog, context, question))
-        room = self.budget - self._count(head) - self._count(user)
-        everything = [render_table(t) for t in catalog.tables.values()]
-        if whole_schema or (whole_schema is None and sum(map(self._count, everything)) <= room):
-            return Prompt(head + "\n\n" + "\n\n".join(everything), user, list(catalog.tables))
-        chosen = self._fit(catalog, context, room)
+        terms = relevant_terms(catalog, context, question)
+        if whole_schema is not False:
+            schema = "\n\n".join(render_table(t) for t in catalog.tables.values())
+            glossary = [g for g in catalog.glossary if g.get("meaning")]
+            layouts = [(_terms(glossary), []), ("", terms)] if glossary else [("", terms)]
+            for in_prefix, with_question in layouts:
+                system = "\n\n".join(filter(None, (head, in_prefix, schema)))
+                user = _user_message(context, question, retry, with_question)
+                if whole_schema or self._count(system) + self._count(user) <= self.window:
+                    return Prompt(system, user, list(catalog.tables))
+        user = _user_message(context, question, retry, terms)
+        chosen = self._fit(catalog, context, self.budget - self._count(head) - self._count(user))
         # a fixed order (the catalog's), not the ranking, keeps prefixes shared between similar questions
         ordered = [name for name in catalog.tables if name in chosen]
         return Prompt(head + "\n\n" + "\n\n".join(chosen[n] for n in ordered), user, ordered)
@@ -119,8 +133,8 @@ def _about(catalog: SchemaCatalog) -> str:
 
 
 def relevant_terms(catalog: SchemaCatalog, context: RetrievedContext, question: str) -> list[dict[str, Any]]:
-    """Glossary terms the question uses, or that explain its best columns. They go with the question, not
-    in the stable prefix: a large glossary would cost every prompt its tokens."""
+    """Glossary terms the question uses, or that explain its best columns: what goes with the question when the
+    whole glossary is not in the prefix."""
     lowered = question.lower()
     best = {f"{c.table}.{c.column}".lower() for c in context.columns[:3]}
     return [
@@ -132,6 +146,10 @@ def relevant_terms(catalog: SchemaCatalog, context: RetrievedContext, question: 
     ]
 
 
+def _terms(terms: list[dict[str, Any]]) -> str:
+    return "Terms:\n" + "\n".join(f"- {g['term']}: {g['meaning']}" for g in terms)
+
+
 def _user_message(
     context: RetrievedContext, question: str, retry: Retry | None, terms: list[dict[str, Any]]
 ) -> str:
@@ -139,7 +157,7 @@ def _user_message(
     if parts:
         parts.insert(0, "Verified examples for this database:")
     if terms:
-        parts.append("Terms:\n" + "\n".join(f"- {g['term']}: {g['meaning']}" for g in terms))
+        parts.append(_terms(terms))
     parts.append(f"Question: {question}")
     if retry:
         parts.append(

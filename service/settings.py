@@ -74,10 +74,10 @@ class Settings(BaseSettings):
     model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
     model_path: Path | None = Field(None, description="Any GGUF file, instead of the packaged model")
     model_cache: Path = Path.home() / ".cache" / "ragsql" / "models"
-    n_ctx: int = 4096
+    n_ctx: int = Field(6144, description="Context window: a schema that fits is one prompt prefix, cached")
     n_threads: int | None = None
     max_new_tokens: int = 256
-    prompt_token_budget: int = 3400
+    prompt_token_budget: int = Field(3400, description="Most prompt tokens when only retrieved tables fit")
     speculative_decoding: bool = False
     warm_up: bool = Field(True, description="Evaluate the default database's prompt prefix when the API starts")
 

@@ -88,5 +88,5 @@ def test_held_out_question_returns_rows(item: dict[str, str]) -> None:
 
 def test_held_out_questions_are_not_doc_examples() -> None:
     examples = {e["question"].strip().lower() for e in DOCS["examples"]}
-    assert len(QUESTIONS) == 12
+    assert len(QUESTIONS) == 30
     assert not [q["question"] for q in QUESTIONS if q["question"].strip().lower() in examples]

@@ -30,7 +30,7 @@ class LlamaCppLLM(LLM):
             seed=1234,  # fixed (0 would mean random); decoding is greedy anyway
             verbose=False,
             # prompt-lookup drafts are verified against the logits of every drafted position, which llama-cpp-python
-            # only keeps with logits_all (n_ctx x vocabulary floats: ~2.5 GB for Qwen at 4,096 tokens)
+            # only keeps with logits_all (n_ctx x vocabulary floats: ~3.7 GB for Qwen at 6,144 tokens)
             draft_model=LlamaPromptLookupDecoding(num_pred_tokens=4) if speculative else None,
             logits_all=speculative,
         )
