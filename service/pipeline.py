@@ -102,11 +102,12 @@ class AskPipeline:
                 retry = Retry(attempt.sql, _correction_hint(failure, attempt.sql, catalog))
         return result
 
-    def warm_up(self, db_id: str) -> None:
-        """Evaluate the stable prompt prefix of a database once, so its first question is answered warm."""
+    def warm_up(self, db_id: str) -> bool:
+        """Evaluate the stable prompt prefix of a database once, so its first question is answered warm. True
+        when the model loaded that evaluation from disk instead."""
         catalog = self.rt.catalog(db_id)
         prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
-        self.rt.llm.complete(prompt.system, prompt.user, prompt.prefill, STOP, max_tokens=1)
+        return self.rt.llm.warm_up(prompt.system, prompt.user, prompt.prefill)
 
     def _validate(self, db_id: str, catalog: SchemaCatalog, attempt: Attempt, max_rows: int) -> CheckedSQL:
         sql = attempt.sql

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     prompt_token_budget: int = Field(3400, description="Most prompt tokens when only retrieved tables fit")
     speculative_decoding: bool = False
     warm_up: bool = Field(True, description="Evaluate the default database's prompt prefix when the API starts")
+    prefix_cache: bool = Field(
+        True, description="Keep warmed-up prompt prefixes on disk (llama.cpp): a restart or a CLI question loads them"
+    )
 
     # Answering.
     max_attempts: int = Field(2, description="Generation attempts: the first plus self-corrections")

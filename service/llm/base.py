@@ -41,3 +41,9 @@ class LLM(ABC):
     ) -> Completion:
         """Greedy (temperature 0) answer to a chat turn. `prefill` starts the assistant's answer where the
         backend allows it; the returned text excludes it."""
+
+    def warm_up(self, system: str, user: str, prefill: str = "") -> bool:
+        """Evaluate a prompt once, so that prompts starting like it are answered warm. True when a saved
+        evaluation was loaded instead (a backend that keeps one on disk)."""
+        self.complete(system, user, prefill, max_tokens=1)
+        return False

@@ -11,4 +11,5 @@ def build_llm(settings: Settings) -> LLM:
     from service.llm.llamacpp import LlamaCppLLM
 
     path = settings.model_path or packaged_model_file(settings.model, settings.model_cache)
-    return LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.speculative_decoding)
+    state_dir = settings.home / "prefix-cache" if settings.prefix_cache else None
+    return LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.speculative_decoding, state_dir)
