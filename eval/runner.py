@@ -209,8 +209,8 @@ def _claim(out_dir: Path, spec: RunSpec) -> None:
 
 
 def _warm_up(pipeline: AskPipeline, db_id: str) -> float | None:
-    """Seconds to evaluate the database's stable prompt prefix, once, so latencies are the service's warm
-    ones; a failure here is left for the questions to record."""
+    """Seconds to evaluate the database's stable prompt prefix (or load it, saved by an earlier run), once, so
+    latencies are the service's warm ones; a failure here is left for the questions to record."""
     started = time.perf_counter()
     try:
         pipeline.warm_up(db_id)

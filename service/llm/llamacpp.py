@@ -58,7 +58,7 @@ class LlamaCppLLM(LLM):
             bos_token=vocab.token_get_text(self._llm.token_bos()),
         )
         self._lock = threading.Lock()  # one context: requests take turns, never interleave
-        self._state_dir = state_dir
+        self._state_dir = None if speculative else state_dir  # with logits_all a state carries n_ctx x vocab floats
         stat = model_path.stat()  # a saved state fits only this model file, context size and llama.cpp
         self._identity = [str(model_path.resolve()), stat.st_size, stat.st_mtime_ns, n_ctx, llama_cpp.__version__]
 
