@@ -59,7 +59,9 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as home:
         for speculative in args.speculative.split(","):
-            rt = Runtime(Settings(home=Path(home), databases=databases, speculative_decoding=speculative == "on"))
+            # no saved prefixes: "cold" is a prefix evaluated from scratch, not one loaded from disk
+            rt = Runtime(Settings(home=Path(home), databases=databases, speculative_decoding=speculative == "on",
+                                  prefix_cache=False))
             pipeline = AskPipeline(rt)
             for db in args.db.split(","):
                 rt.index(db)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from service.extract import extract_sql
 from service.llm.base import Completion
 from service.llm.factory import build_llm
-from service.llm.llamacpp import LlamaCppLLM
-from service.llm.model_files import packaged_model_file
-from service.settings import Settings, UnknownDatabase
+from service.settings import UnknownDatabase
 from tests.conftest import DEMO, REPO
 
 pytestmark = pytest.mark.slow
@@ -59,23 +56,6 @@ def test_a_restarted_process_loads_the_saved_prefix_instead_of_evaluating_it(dem
     assert loaded
     assert result.tokens.cached > 0.9 * result.tokens.prompt
     assert result.rows == [[4]]
-
-
-def test_a_damaged_saved_prefix_is_evaluated_and_saved_again(tmp_path: Path) -> None:
-    model = packaged_model_file("qwen2.5-coder-1.5b", Settings().model_cache)
-    prompt = ("You write SQLite queries.", "Question: ")
-
-    def fresh() -> LlamaCppLLM:  # a new process's model
-        return LlamaCppLLM(model, n_ctx=512, state_dir=tmp_path)
-
-    assert fresh().warm_up(*prompt) is False  # evaluated, then saved
-    [saved] = tmp_path.glob("*.npz")
-    assert fresh().warm_up(*prompt) is True
-    saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])  # half a file
-    assert fresh().warm_up(*prompt) is False
-    llm = fresh()
-    assert llm.warm_up(*prompt) is True  # saved anew
-    assert llm.complete(*prompt, prefill="```sql\n", max_tokens=8).cached_tokens > 0
 
 
 class FirstAnswerBroken:
