@@ -6,7 +6,8 @@ On the demo database (its 30 held-out questions: none is an example of its schem
 would find as a verified example to copy) and on Spider's concert_singer: warm (the database's prompt prefix
 already evaluated, as in the running API) over --questions questions, and cold (KV cache dropped before each
 question, as for the first question after a start) over --cold questions; once per llama.cpp
-speculative-decoding setting (prompt-lookup decoding).
+speculative-decoding setting (prompt-lookup decoding); then, with --switches N, N questions alternating
+between the databases, whose prefixes the model loads from disk (saved prefixes) instead of evaluating.
 Prints p50/p95 seconds per stage and end to end, and the mean cached share of the prompt.
 """
 
@@ -38,6 +39,8 @@ def p(values: list[float], q: int) -> float:
 
 
 def report(label: str, results: list) -> None:
+    if not results:
+        return
     totals = [sum(r.timings.values()) for r in results]
     per_stage = {s: [r.timings.get(s, 0.0) for r in results] for s in STAGES}
     stages = "  ".join(f"{s} {p(v, 50):.2f}/{p(v, 95):.2f}" for s, v in per_stage.items())
@@ -52,6 +55,8 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=5)
     parser.add_argument("--speculative", default="off,on")
     parser.add_argument("--db", default="demo,concert_singer")
+    parser.add_argument("--switches", type=int, default=0,
+                        help="Then this many questions alternating between the databases, with saved prefixes")
     args = parser.parse_args()
     databases = {
         "demo": DatabaseConfig(url=f"sqlite:///{DEMO_DIR / 'telecom.sqlite'}", docs=[DEMO_DIR / "telecom.yaml"]),
@@ -74,6 +79,21 @@ def main() -> None:
                 warm = [pipeline.ask(q, db) for q in questions(db, args.questions)]
                 report(f"{db} warm, speculative {speculative}", warm)
             rt.close()
+        if args.switches:
+            switching(Settings(home=Path(home), databases=databases), args.db.split(","), args.switches)
+
+
+def switching(settings: Settings, databases: list[str], n: int) -> None:
+    """One API serving several databases: each question's database differs from the previous one's, so its
+    prefix is never in the KV cache; each was warmed up (and saved) once, as at a start."""
+    rt = Runtime(settings)
+    pipeline = AskPipeline(rt)
+    for db in databases:
+        pipeline.warm_up(db)
+    asked = {db: iter(questions(db, n)) for db in databases}
+    report("alternating, saved prefixes", [pipeline.ask(next(asked[databases[i % len(databases)]]),
+                                                        databases[i % len(databases)]) for i in range(n)])
+    rt.close()
 
 
 if __name__ == "__main__":
