@@ -138,9 +138,7 @@ def ask(
     from service.pipeline import AskPipeline
 
     with runtime() as rt:
-        pipeline, db_id = AskPipeline(rt), db or rt.settings.default_db
-        pipeline.warm_up(db_id)  # loads the prefix a previous call saved: each call is a new process
-        result = pipeline.ask(question, db_id, execute=execute)
+        result = AskPipeline(rt).ask(question, db or rt.settings.default_db, execute=execute)
         if as_json:
             console.print_json(result.model_dump_json())
             return

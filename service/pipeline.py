@@ -1,4 +1,5 @@
-"""The ask pipeline: retrieve -> prompt -> generate -> validate -> execute, self-correcting on errors."""
+"""The ask pipeline: retrieve -> prompt -> generate -> validate -> execute, self-correcting on errors (and,
+on a database's first question in a process, a warm-up that saves or loads its prompt prefix)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class AskPipeline:
         self.settings = runtime.settings
         s = self.settings
         self.prompts = PromptBuilder(runtime.llm.count_tokens, s.prompt_token_budget, s.n_ctx - s.max_new_tokens)
+        self._warm: set[str] = set()  # databases whose prefix this process has evaluated or loaded
 
     def ask(
         self,
@@ -66,6 +68,9 @@ class AskPipeline:
         with stage("retrieve"):
             result.context = retrieve(self.rt.searcher, catalog, db_id, question, s.top_tables, s.top_columns,
                                       s.top_examples if use_examples else 0, s.example_min_score)
+        if db_id not in self._warm:  # the first question on it: its prefix evaluated and saved, or loaded
+            with stage("warm_up"):
+                self.warm_up(db_id)
         retry: Retry | None = None
         for _ in range(max_attempts or s.max_attempts):
             with stage("prompt"):
@@ -107,7 +112,9 @@ class AskPipeline:
         when the model loaded that evaluation from disk instead."""
         catalog = self.rt.catalog(db_id)
         prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
-        return self.rt.llm.warm_up(prompt.system, prompt.user, prompt.prefill)
+        loaded = self.rt.llm.warm_up(prompt.system, prompt.user, prompt.prefill)
+        self._warm.add(db_id)
+        return loaded
 
     def _validate(self, db_id: str, catalog: SchemaCatalog, attempt: Attempt, max_rows: int) -> CheckedSQL:
         sql = attempt.sql

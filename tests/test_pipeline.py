@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from service.extract import extract_sql
 from service.llm.base import Completion
 from service.llm.factory import build_llm
+from service.pipeline import AskPipeline
 from service.settings import UnknownDatabase
 from tests.conftest import DEMO, REPO
 
@@ -44,18 +46,23 @@ def test_stable_prefix_is_reused_between_questions(demo_pipeline) -> None:
     assert second.rows == [[21]]
 
 
-def test_a_restarted_process_loads_the_saved_prefix_instead_of_evaluating_it(demo_pipeline, demo_runtime) -> None:
+def test_a_databases_first_question_saves_its_prefix_for_the_next_process(demo_runtime, tmp_path: Path) -> None:
     shared = demo_runtime.llm
-    assert list((demo_runtime.settings.home / "prefix-cache").glob("*.npz"))  # saved by the session's warm-up
-    demo_runtime.__dict__["llm"] = build_llm(demo_runtime.settings)  # a new model instance, as after a restart
+    settings = demo_runtime.settings.model_copy(update={"home": tmp_path})  # no prefix saved yet
     try:
-        loaded = demo_pipeline.warm_up("demo")
-        result = demo_pipeline.ask("How many subnetworks are there?", "demo")
+        demo_runtime.__dict__["llm"] = build_llm(settings)  # a new process's model and pipeline
+        first = AskPipeline(demo_runtime).ask("How many subnetworks are there?", "demo")
+        saved = list((tmp_path / "prefix-cache").glob("*.npz"))
+        demo_runtime.__dict__["llm"] = build_llm(settings)  # the next process
+        pipeline = AskPipeline(demo_runtime)
+        loaded = pipeline.warm_up("demo")
+        again = pipeline.ask("How many managed elements are there?", "demo")
     finally:
         demo_runtime.__dict__["llm"] = shared
-    assert loaded
-    assert result.tokens.cached > 0.9 * result.tokens.prompt
-    assert result.rows == [[4]]
+    assert "warm_up" in first.timings and first.rows == [[4]]
+    assert len(saved) == 1 and loaded
+    assert "warm_up" not in again.timings and again.tokens.cached > 0.9 * again.tokens.prompt
+    assert again.rows == [[21]]
 
 
 class FirstAnswerBroken:
