@@ -140,6 +140,9 @@ class CrashingModel:
     def count_tokens(self, text: str) -> int:
         return self.real.count_tokens(text)
 
+    def warm_up(self, system, user, prefill=""):
+        return self.real.warm_up(system, user, prefill)
+
     def complete(self, system, user, prefill="", stop=None, max_tokens=256, on_token=None):
         if "CRASH" in user.rsplit("Question:", 1)[-1]:
             raise RuntimeError("llama_decode returned -3")
