@@ -25,11 +25,11 @@ class SavedPrefixes:
         """`identity`: what a saved state is only valid for (model file, context size, llama.cpp version)."""
         self.folder = folder
         self._identity = identity
-        self._tokens: dict[Path, list[int]] = {}  # file -> the prompt tokens its state holds
+        self._tokens: dict[Path, np.ndarray] = {}  # file -> the prompt tokens its state holds
         for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
             try:
                 with np.load(path, allow_pickle=False) as saved:
-                    self._tokens[path] = saved["input_ids"].tolist()
+                    self._tokens[path] = saved["input_ids"]
             except _DAMAGED:
                 path.unlink(missing_ok=True)
 
@@ -39,7 +39,8 @@ class SavedPrefixes:
 
     def best(self, tokens: list[int]) -> tuple[Path | None, int]:
         """The saved prefix sharing the most leading tokens with `tokens`, and how many it shares."""
-        shared = {path: common_prefix(saved, tokens) for path, saved in self._tokens.items()}
+        query = np.asarray(tokens)  # once, not once per saved file: this runs before every completion
+        shared = {path: common_prefix(saved, query) for path, saved in self._tokens.items()}
         best = max(shared, key=lambda p: shared[p], default=None)
         return best, shared.get(best, 0) if best else 0
 
@@ -51,7 +52,7 @@ class SavedPrefixes:
         with partial.open("wb") as out:
             np.savez(out, input_ids=ids, state=np.frombuffer(state.llama_state, dtype=np.uint8))
         partial.replace(path)  # a killed process never leaves half a state under the real name
-        self._tokens[path] = ids.tolist()
+        self._tokens[path] = ids.copy()
         newest_first = sorted(self._tokens, key=lambda p: p.stat().st_mtime if p.exists() else 0, reverse=True)
         for old in newest_first[KEPT:]:
             old.unlink(missing_ok=True)
