@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from eval.match import execution_match
 from indexer.introspect import introspect
 from service.catalog import SchemaCatalog
+from service.errors import SQLRefused
 from service.repair import repair_columns
-from service.sql_guard import SQLRefused, check_sql
+from service.sql_guard import check_sql
 
 REPO = Path(__file__).resolve().parent.parent
 

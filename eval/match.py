@@ -18,7 +18,8 @@ from functools import lru_cache
 from itertools import product
 from typing import Any
 
-from service.databases import Database, DatabaseError, QueryResult, open_database
+from service.databases import Database, QueryResult, open_database
+from service.errors import DatabaseError
 
 REL_TOLERANCE = 1e-6
 MAX_COMPARED_ROWS = 100_000  # beyond this a result is cut; a cut result only matches another cut one

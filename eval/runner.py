@@ -26,7 +26,8 @@ from eval.provenance import git_state, model_identity, model_seed
 from eval.report import one_line, write_report
 from eval.sets import REPO, BenchmarkSet, Question
 from service.catalog import SchemaCatalog
-from service.databases import DatabaseError, QueryResult
+from service.databases import QueryResult
+from service.errors import DatabaseError
 from service.pipeline import AskPipeline
 from service.runtime import Runtime
 from service.settings import DatabaseConfig, Settings

@@ -11,6 +11,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from indexer.errors import EmbeddingModelMissing
+
 _CHUNK = 1024  # texts per encode call: a progress step
 # Up to this many texts (a question) are embedded on one thread. Two threads gain ~2 ms on a question, but
 # once other threads share the 2 cores (the tokenizer's pool after indexing, llama.cpp, the server) each waits
@@ -34,7 +36,7 @@ def resolve_model_dir(model: str) -> Path:
     try:
         package = importlib.import_module(model.replace("-", "_"))
     except ImportError:
-        raise FileNotFoundError(
+        raise EmbeddingModelMissing(
             f"embedding model '{model}' is neither a directory nor an installed package"
         ) from None
     return Path(package.get_model_path())

@@ -5,14 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from indexer.errors import EmptyDatabase
 from indexer.models import ColumnInfo, DatabaseSchema, ForeignKey, TableInfo
 
 _MAX_VALUE_CHARS = 60
 _SCAN_ROWS = 2_000  # sample values from a bounded prefix so a huge table costs no full scan
-
-
-class EmptyDatabase(ValueError):
-    """The database has no tables or views: nothing to index."""
 
 
 def introspect(

@@ -9,15 +9,8 @@ import sqlglot
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from indexer.errors import SchemaDocsError
 from indexer.models import DatabaseSchema
-
-
-class SchemaDocsError(ValueError):
-    """A schema-docs file is broken; `str()` is `file:line: message`."""
-
-    def __init__(self, path: Path, line: int | None, message: str) -> None:
-        self.path, self.line, self.message = path, line, message
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 class _Strict(BaseModel):

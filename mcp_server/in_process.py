@@ -15,7 +15,6 @@ import anyio.to_thread
 
 from indexer.models import TableInfo
 from indexer.schema_docs import Example
-from indexer.vectorstore.qdrant import StoreLocked
 from mcp_server.backend import (
     BackendError,
     DatabaseSummary,
@@ -51,9 +50,7 @@ def backend_error(exc: Exception) -> BackendError:
         return exc
     if isinstance(exc, ApiError):
         return BackendError(exc.kind, exc.message)
-    if isinstance(exc, StoreLocked):  # the case --api-url exists for; the message says so
-        return BackendError("store_locked", str(exc))
-    error = error_body(exc)["error"]
+    error = error_body(exc)
     if error["type"] == "internal":
         log.error("unexpected error", exc_info=exc)
     return BackendError(error["type"], error["message"])

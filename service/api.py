@@ -18,18 +18,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
-from indexer.introspect import EmptyDatabase
 from indexer.models import TableInfo
-from indexer.schema_docs import Example, SchemaDocsError
-from indexer.vectorstore.qdrant import IndexMissing
+from indexer.schema_docs import Example
 from service.catalog import SchemaCatalog
-from service.databases import DatabaseUnavailable, QueryFailed, QueryTimeout
-from service.llm import LLMUnavailable
+from service.errors import RagsqlError, error_body
 from service.pipeline import AskPipeline
 from service.results import AskResult
 from service.runtime import Runtime
-from service.settings import Settings, UnknownDatabase, get_settings
-from service.sql_guard import SQLRefused
+from service.settings import Settings, get_settings
+from service.web import mount_playground
 
 T = TypeVar("T")
 log = logging.getLogger("ragsql.api")
@@ -244,7 +241,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             except ApiError as exc:
                 emit("error", {"type": exc.kind, "message": exc.message})
             except Exception as exc:
-                emit("error", error_body(exc)["error"])
+                emit("error", error_body(exc))
             emit("end", None)
 
         async def stream() -> AsyncIterator[str]:
@@ -331,34 +328,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
+    mount_playground(app)
     _install_error_handlers(app)
     return app
 
 
 # --- errors: a clear JSON message and a proper status, never a stack trace ----------------------------------
-
-_STATUS: list[tuple[type[Exception], int, str]] = [
-    (UnknownDatabase, 404, "unknown_database"),
-    (IndexMissing, 409, "not_indexed"),
-    (SQLRefused, 422, "sql_refused"),
-    (SchemaDocsError, 422, "schema_docs"),
-    (EmptyDatabase, 422, "empty_database"),
-    (QueryFailed, 422, "query_failed"),
-    (QueryTimeout, 504, "timeout"),
-    (DatabaseUnavailable, 503, "database_unavailable"),
-    (LLMUnavailable, 503, "model_unavailable"),
-]
-
-
-def error_body(exc: Exception) -> dict[str, Any]:
-    for cls, _, kind in _STATUS:
-        if isinstance(exc, cls):
-            body: dict[str, Any] = {"type": kind, "message": str(exc)}
-            if isinstance(exc, SQLRefused):
-                body.update(rule=exc.rule, message=exc.reason)
-            return {"error": body}
-    return {"error": {"type": "internal", "message": "internal error; see the server log"}}
-
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
@@ -372,13 +347,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = f"{where}: {first['msg']}" if where else first["msg"]
         return JSONResponse({"error": {"type": "invalid_request", "message": message}}, 422)
 
-    for cls, status, _ in _STATUS:
-        async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
-            return JSONResponse(error_body(exc), status)
-
-        app.add_exception_handler(cls, handler)
+    @app.exception_handler(RagsqlError)
+    async def known(request: Request, exc: RagsqlError) -> JSONResponse:
+        return JSONResponse({"error": error_body(exc)}, exc.status, exc.headers or None)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body(exc), 500)
+        return JSONResponse({"error": error_body(exc)}, 500)

@@ -15,13 +15,10 @@ from tqdm import tqdm
 
 from eval.cli import app as eval_app
 from indexer.documents import Document
-from indexer.introspect import EmptyDatabase
-from indexer.schema_docs import SchemaDocsError
-from indexer.vectorstore.qdrant import IndexMissing, StoreLocked
 from mcp_server.cli import app as mcp_app
-from service.databases import DatabaseError
+from service.errors import NotFound, RagsqlError
 from service.runtime import Runtime
-from service.settings import UnknownDatabase, get_settings
+from service.settings import get_settings
 
 app = typer.Typer(help="ragsql: ask your database in plain language, answered by a local model.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -29,9 +26,7 @@ console = Console()
 err = Console(stderr=True)
 
 # Failures a user can fix: reported on one line, never as a stack trace.
-USER_ERRORS = (
-    SchemaDocsError, EmptyDatabase, DatabaseError, UnknownDatabase, StoreLocked, IndexMissing, FileNotFoundError,
-)
+USER_ERRORS = (RagsqlError,)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database id (default: the configured default)")]
 
@@ -82,7 +77,7 @@ def _show(rt: Runtime, db_id: str, name: str) -> None:
     if not payloads:  # keys are stored as written in the database: try a case-insensitive match
         payloads = [p for p in rt.store.payloads(db_id, kind) if p["key"].lower() == name.lower()]
     if not payloads:
-        raise FileNotFoundError(f"no {kind} '{name}' in the index of '{db_id}'")
+        raise NotFound(f"unknown_{kind}", f"no {kind} '{name}' in the index of '{db_id}'")
     console.print(payloads[0]["text"], highlight=False, soft_wrap=True)
 
 

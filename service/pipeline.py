@@ -12,14 +12,15 @@ import sqlglot
 from sqlglot import exp
 
 from service.catalog import SchemaCatalog
-from service.databases import QueryFailed, QueryResult, QueryTimeout
+from service.databases import QueryResult
+from service.errors import QueryFailed, QueryTimeout, SQLRefused
 from service.extract import extract_sql
 from service.prompt import STOP, PromptBuilder, Retry
 from service.repair import repair_columns
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
 from service.runtime import Runtime
-from service.sql_guard import CheckedSQL, SQLRefused
+from service.sql_guard import CheckedSQL
 
 EventCallback = Callable[[str, dict[str, Any]], None]  # ("stage" | "token", data)
 

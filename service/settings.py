@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from indexer.embedding import Precision
+from service.errors import UnknownDatabase
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "indexer" / "demo"
 
@@ -116,16 +117,6 @@ class Settings(BaseSettings):
             return self.databases[db_id]
         except KeyError:
             raise UnknownDatabase(db_id, sorted(self.databases)) from None
-
-
-class UnknownDatabase(KeyError):
-    def __init__(self, db_id: str, known: list[str]) -> None:
-        super().__init__(db_id)
-        self.db_id = db_id
-        self.message = f"unknown database '{db_id}'; configured: {', '.join(known) or 'none'}"
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @lru_cache

@@ -19,6 +19,8 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.tokens import Token, TokenType
 
+from service.errors import SQLRefused
+
 # Functions refused anywhere in the tree (compared lower-case): side effects, sleeping, locks, sequences,
 # files, the OS, other servers, configuration. The prefixes cover whole families (dblink_exec, lo_unlink...).
 FORBIDDEN_FUNCTIONS: frozenset[str] = frozenset({
@@ -54,16 +56,6 @@ _CASE_INSENSITIVE = {"sqlite", "mysql"}
 
 Schema = Mapping[str, Collection[str]]  # table name -> column names, as stored in the database
 Columns = frozenset[str] | None  # the column names a source exposes; None: unknown, accept any
-
-
-class SQLRefused(Exception):
-    """The statement was refused; `rule` is machine-readable, `reason` one sentence for humans."""
-
-    def __init__(self, rule: str, reason: str, identifier: str | None = None) -> None:
-        super().__init__(f"{rule}: {reason}")
-        self.rule = rule
-        self.reason = reason
-        self.identifier = identifier  # the unknown column's bare name, for a correction hint
 
 
 @dataclass(frozen=True)

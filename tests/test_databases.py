@@ -25,16 +25,13 @@ import sqlalchemy as sa
 
 from service.databases import (
     Database,
-    DatabaseError,
-    DatabaseUnavailable,
     MySQLDatabase,
     PostgresDatabase,
-    QueryFailed,
-    QueryTimeout,
     SQLiteDatabase,
     json_safe,
     open_database,
 )
+from service.errors import DatabaseError, DatabaseUnavailable, QueryFailed, QueryTimeout
 from service.sql_guard import check_sql
 
 PG_URL = os.environ.get("RAGSQL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

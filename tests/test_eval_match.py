@@ -10,7 +10,8 @@ import pytest
 
 from eval import execution_match
 from eval.match import order_matters, results_match
-from service.databases import DatabaseError, QueryResult
+from service.databases import QueryResult
+from service.errors import DatabaseError
 
 
 def result(*rows: tuple[Any, ...], truncated: bool = False) -> QueryResult:

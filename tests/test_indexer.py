@@ -12,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from indexer.documents import build_documents
+from indexer.errors import EmptyDatabase, SchemaDocsError
 from indexer.indexing import index_database
-from indexer.introspect import EmptyDatabase, introspect
-from indexer.schema_docs import SchemaDocsError, load_schema_docs
+from indexer.introspect import introspect
+from indexer.schema_docs import load_schema_docs
 from indexer.search import SchemaSearcher
 from indexer.synonyms import Enricher, split_identifier
 from tests.conftest import DEMO

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from service.errors import UnknownDatabase
 from service.extract import extract_sql
 from service.llm.base import Completion
 from service.llm.factory import build_llm
 from service.pipeline import AskPipeline
-from service.settings import UnknownDatabase
 from tests.conftest import DEMO, REPO
 
 pytestmark = pytest.mark.slow

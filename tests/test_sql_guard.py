@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.sql_guard import FORBIDDEN_FUNCTIONS, CheckedSQL, SQLRefused, check_sql
+from service.errors import SQLRefused
+from service.sql_guard import FORBIDDEN_FUNCTIONS, CheckedSQL, check_sql
 
 ALL = ("sqlite", "postgres", "mysql")
 PG, MY, LITE = ("postgres",), ("mysql",), ("sqlite",)

@@ -22,6 +22,7 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 from qdrant_client.hybrid.fusion import reciprocal_rank_fusion
 from scipy import sparse as sp
 
+from indexer.errors import IndexMissing, StoreLocked
 from indexer.lexical import SparseVector
 from indexer.vectorstore.base import Hit, StoredPoint, VectorStore
 
@@ -29,17 +30,6 @@ DENSE, LEXICAL = "dense", "lexical"
 KINDS = ("database", "table", "column", "example")
 _PREFIX = "ragsql__"
 _BATCH = 512
-
-
-class IndexMissing(LookupError):
-    """The database has not been indexed (yet)."""
-
-    def __init__(self, index: str) -> None:
-        super().__init__(f"database '{index}' is not indexed yet: run `ragsql index --db {index}`")
-
-
-class StoreLocked(RuntimeError):
-    """Another process holds the embedded Qdrant folder."""
 
 
 class QdrantStore(VectorStore):

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from service.databases.base import (
-    Database,
-    DatabaseError,
-    DatabaseUnavailable,
-    QueryFailed,
-    QueryResult,
-    QueryTimeout,
-    json_safe,
-)
+from service.databases.base import Database, QueryResult, json_safe
 from service.databases.mysql import MySQLDatabase
 from service.databases.postgres import PostgresDatabase
 from service.databases.sqlite import SQLiteDatabase
+from service.errors import DatabaseMisconfigured
 
 __all__ = [
     "Database",
-    "DatabaseError",
-    "DatabaseUnavailable",
     "MySQLDatabase",
     "PostgresDatabase",
-    "QueryFailed",
     "QueryResult",
-    "QueryTimeout",
     "SQLiteDatabase",
     "json_safe",
     "open_database",
@@ -45,8 +34,8 @@ def open_database(db_id: str, url: str) -> Database:
     try:
         backend = sa.make_url(url).get_backend_name()
     except sa.exc.ArgumentError:
-        raise DatabaseError(f"database '{db_id}': not a database URL") from None
+        raise DatabaseMisconfigured(f"database '{db_id}': not a database URL") from None
     if backend not in _BY_BACKEND:
         supported = "sqlite, postgresql, mysql or mariadb"
-        raise DatabaseError(f"database '{db_id}': unsupported URL scheme '{backend}' (use {supported})")
+        raise DatabaseMisconfigured(f"database '{db_id}': unsupported URL scheme '{backend}' (use {supported})")
     return _BY_BACKEND[backend](db_id, url)

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.pool import PoolProxiedConnection
 
+from service.errors import DatabaseError, DatabaseUnavailable, first_line
+
 CONNECT_TIMEOUT_S = 5
 
 Fetched = tuple[list[str], list[Sequence[Any]]]  # column names, rows as the driver returns them
@@ -29,22 +31,6 @@ class QueryResult:
     rows: list[list[Any]]  # JSON-safe values
     row_count: int
     truncated: bool  # more rows existed than max_rows
-
-
-class DatabaseError(Exception):
-    """Base of the errors a database reports to ragsql's callers."""
-
-
-class DatabaseUnavailable(DatabaseError):
-    """Cannot connect: server down, wrong address or credentials, missing file."""
-
-
-class QueryTimeout(DatabaseError):
-    """The statement ran past its time limit and was cancelled."""
-
-
-class QueryFailed(DatabaseError):
-    """The database rejected the statement (syntax, unknown name, write refused...)."""
 
 
 class Database(ABC):
@@ -112,11 +98,6 @@ class Database(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.id!r}, {self.engine.url.render_as_string(hide_password=True)!r})"
-
-
-def first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def columns_of(description: Sequence[Sequence[Any]] | None) -> list[str]:

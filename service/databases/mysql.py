@@ -8,16 +8,8 @@ from pymysql.cursors import SSCursor
 from sqlalchemy import event
 from sqlalchemy.pool import PoolProxiedConnection
 
-from service.databases.base import (
-    CONNECT_TIMEOUT_S,
-    Database,
-    DatabaseError,
-    DatabaseUnavailable,
-    Fetched,
-    QueryFailed,
-    QueryTimeout,
-    columns_of,
-)
+from service.databases.base import CONNECT_TIMEOUT_S, Database, Fetched, columns_of
+from service.errors import DatabaseError, DatabaseUnavailable, QueryFailed, QueryTimeout
 
 # Error codes: time limit reached (MariaDB 1969, MySQL 3024, interrupted 1317); server out of reach or login
 # refused (too many connections, access denied, unknown database, client-side connection errors 2xxx).

@@ -8,17 +8,8 @@ from psycopg import errors
 from sqlalchemy import event
 from sqlalchemy.pool import PoolProxiedConnection
 
-from service.databases.base import (
-    CONNECT_TIMEOUT_S,
-    Database,
-    DatabaseError,
-    DatabaseUnavailable,
-    Fetched,
-    QueryFailed,
-    QueryTimeout,
-    columns_of,
-    first_line,
-)
+from service.databases.base import CONNECT_TIMEOUT_S, Database, Fetched, columns_of
+from service.errors import DatabaseError, DatabaseUnavailable, QueryFailed, QueryTimeout, first_line
 
 # SQLSTATE classes that mean the server is out of reach: connection, resources, shutdown, authorization.
 _UNAVAILABLE_STATES = ("08", "53", "57P", "28", "3D000")

@@ -10,15 +10,13 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.pool import PoolProxiedConnection
 
-from service.databases.base import (
-    CONNECT_TIMEOUT_S,
-    Database,
+from service.databases.base import CONNECT_TIMEOUT_S, Database, Fetched, columns_of
+from service.errors import (
     DatabaseError,
+    DatabaseMisconfigured,
     DatabaseUnavailable,
-    Fetched,
     QueryFailed,
     QueryTimeout,
-    columns_of,
     first_line,
 )
 
@@ -37,7 +35,7 @@ class SQLiteDatabase(Database):
     def _create_engine(self, url: str) -> sa.Engine:
         database = sa.make_url(url).database
         if not database or database == ":memory:":
-            raise DatabaseError(f"database '{self.id}': a SQLite URL needs a file path, e.g. sqlite:///shop.db")
+            raise DatabaseMisconfigured(f"database '{self.id}': a SQLite URL needs a file path, e.g. sqlite:///shop.db")
         self.path = Path(database).expanduser().absolute()
         return sa.create_engine(f"sqlite:///{self.path}", creator=self._connect, pool_pre_ping=True)
 

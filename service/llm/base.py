@@ -18,10 +18,6 @@ class Completion:
     seconds: float
 
 
-class LLMUnavailable(RuntimeError):
-    """The model cannot answer now: its server is down, or its file is missing."""
-
-
 class LLM(ABC):
     name: str
 

@@ -9,7 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from service.llm.base import LLM, Completion, LLMUnavailable, TokenCallback
+from service.errors import LLMUnavailable
+from service.llm.base import LLM, Completion, TokenCallback
 from service.llm.saved_prefixes import SavedPrefixes, common_prefix
 
 # Load a saved prefix instead of evaluating when it holds this many more of the prompt's tokens than the cache

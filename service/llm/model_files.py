@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.llm.base import LLMUnavailable
+from service.errors import LLMUnavailable
 
 
 @dataclass(frozen=True)
