@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from service.errors import SQLRefused
-from service.sql_guard import FORBIDDEN_FUNCTIONS, CheckedSQL, check_sql
+from service.sql_allowlist import FUNCTIONS, TABLE_FUNCTIONS
+from service.sql_guard import CheckedSQL, check_sql
 
 ALL = ("sqlite", "postgres", "mysql")
 PG, MY, LITE = ("postgres",), ("mysql",), ("sqlite",)
@@ -20,8 +21,12 @@ SCHEMA: dict[str, list[str]] = {
 }
 
 
+# The schema/database the indexed tables live in, as the databases report it.
+DEFAULT_SCHEMA = {"postgres": "public", "mysql": "test", "sqlite": None}
+
+
 def check(sql: str, dialect: str, max_rows: int = 100) -> CheckedSQL:
-    return check_sql(sql, dialect, SCHEMA, max_rows)
+    return check_sql(sql, dialect, SCHEMA, max_rows, default_schema=DEFAULT_SCHEMA[dialect])
 
 
 def expand(cases: list[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, str, str]]:
@@ -91,40 +96,40 @@ HOSTILE: list[tuple[str, str, tuple[str, ...]]] = [
     ("SELECT * INTO newt FROM nrcelldu", "select_into", PG),
     ("SELECT * INTO TEMP newt FROM nrcelldu", "select_into", PG),
     # side-effect, file and system functions, anywhere in the tree
-    ("SELECT pg_sleep(10)", "forbidden_function", PG),
-    ("select PG_SLEEP(10)", "forbidden_function", PG),
-    ("SELECT pg_catalog.pg_sleep(1)", "forbidden_function", PG),
-    ("SELECT * FROM nrcelldu WHERE id = (SELECT pg_read_file('/etc/passwd'))", "forbidden_function", PG),
-    ("SELECT pg_read_binary_file('/etc/passwd')", "forbidden_function", PG),
-    ("SELECT * FROM pg_ls_dir('.')", "forbidden_function", PG),
-    ("SELECT pg_stat_file('postgresql.conf')", "forbidden_function", PG),
-    ("SELECT lo_import('/etc/passwd')", "forbidden_function", PG),
-    ("SELECT lo_export(1, '/tmp/x')", "forbidden_function", PG),
-    ("SELECT lo_get(1)", "forbidden_function", PG),
-    ("SELECT pg_terminate_backend(1)", "forbidden_function", PG),
-    ("SELECT Pg_Cancel_Backend(1)", "forbidden_function", PG),
-    ("SELECT set_config('default_transaction_read_only', 'off', false)", "forbidden_function", PG),
-    ("SELECT * FROM dblink('host=x', 'SELECT 1') AS t(a int)", "forbidden_function", PG),
-    ("SELECT dblink_exec('host=x', 'DROP TABLE nrcelldu')", "forbidden_function", PG),
-    ("SELECT nextval('s')", "forbidden_function", PG),
-    ("SELECT setval('s', 1)", "forbidden_function", PG),
-    ("SELECT pg_advisory_lock(1)", "forbidden_function", PG),
-    ("SELECT txid_current()", "forbidden_function", PG),
-    ("SELECT query_to_xml('DELETE FROM nrcelldu', true, true, '')", "forbidden_function", PG),
-    ("SELECT LOAD_FILE('/etc/passwd')", "forbidden_function", MY),
-    ("select sleep(5)", "forbidden_function", MY),
-    ("SELECT id FROM nrcelldu WHERE SLEEP(1) = 0", "forbidden_function", MY),
-    ("SELECT BENCHMARK(1000000, MD5('x'))", "forbidden_function", MY),
-    ("SELECT GET_LOCK('a', 10)", "forbidden_function", MY),
-    ("SELECT sys_exec('id')", "forbidden_function", MY),
-    ("SELECT sys_eval('id')", "forbidden_function", MY),
-    ("WITH x AS (SELECT SLEEP(1) AS s) SELECT s FROM x", "forbidden_function", MY),
-    ("SELECT load_extension('x')", "forbidden_function", LITE),
-    ("SELECT LOAD_EXTENSION('/tmp/evil.so', 'init')", "forbidden_function", LITE),
-    ("SELECT readfile('/etc/passwd')", "forbidden_function", LITE),
-    ("SELECT writefile('/tmp/x', 'y')", "forbidden_function", LITE),
-    ("SELECT fts3_tokenizer('simple')", "forbidden_function", LITE),
-    ("SELECT cellname FROM nrcelldu UNION SELECT load_extension('x')", "forbidden_function", LITE),
+    ("SELECT pg_sleep(10)", "function_not_allowed", PG),
+    ("select PG_SLEEP(10)", "function_not_allowed", PG),
+    ("SELECT pg_catalog.pg_sleep(1)", "function_not_allowed", PG),
+    ("SELECT * FROM nrcelldu WHERE id = (SELECT pg_read_file('/etc/passwd'))", "function_not_allowed", PG),
+    ("SELECT pg_read_binary_file('/etc/passwd')", "function_not_allowed", PG),
+    ("SELECT * FROM pg_ls_dir('.')", "function_not_allowed", PG),
+    ("SELECT pg_stat_file('postgresql.conf')", "function_not_allowed", PG),
+    ("SELECT lo_import('/etc/passwd')", "function_not_allowed", PG),
+    ("SELECT lo_export(1, '/tmp/x')", "function_not_allowed", PG),
+    ("SELECT lo_get(1)", "function_not_allowed", PG),
+    ("SELECT pg_terminate_backend(1)", "function_not_allowed", PG),
+    ("SELECT Pg_Cancel_Backend(1)", "function_not_allowed", PG),
+    ("SELECT set_config('default_transaction_read_only', 'off', false)", "function_not_allowed", PG),
+    ("SELECT * FROM dblink('host=x', 'SELECT 1') AS t(a int)", "function_not_allowed", PG),
+    ("SELECT dblink_exec('host=x', 'DROP TABLE nrcelldu')", "function_not_allowed", PG),
+    ("SELECT nextval('s')", "function_not_allowed", PG),
+    ("SELECT setval('s', 1)", "function_not_allowed", PG),
+    ("SELECT pg_advisory_lock(1)", "function_not_allowed", PG),
+    ("SELECT txid_current()", "function_not_allowed", PG),
+    ("SELECT query_to_xml('DELETE FROM nrcelldu', true, true, '')", "function_not_allowed", PG),
+    ("SELECT LOAD_FILE('/etc/passwd')", "function_not_allowed", MY),
+    ("select sleep(5)", "function_not_allowed", MY),
+    ("SELECT id FROM nrcelldu WHERE SLEEP(1) = 0", "function_not_allowed", MY),
+    ("SELECT BENCHMARK(1000000, MD5('x'))", "function_not_allowed", MY),
+    ("SELECT GET_LOCK('a', 10)", "function_not_allowed", MY),
+    ("SELECT sys_exec('id')", "function_not_allowed", MY),
+    ("SELECT sys_eval('id')", "function_not_allowed", MY),
+    ("WITH x AS (SELECT SLEEP(1) AS s) SELECT s FROM x", "function_not_allowed", MY),
+    ("SELECT load_extension('x')", "function_not_allowed", LITE),
+    ("SELECT LOAD_EXTENSION('/tmp/evil.so', 'init')", "function_not_allowed", LITE),
+    ("SELECT readfile('/etc/passwd')", "function_not_allowed", LITE),
+    ("SELECT writefile('/tmp/x', 'y')", "function_not_allowed", LITE),
+    ("SELECT fts3_tokenizer('simple')", "function_not_allowed", LITE),
+    ("SELECT cellname FROM nrcelldu UNION SELECT load_extension('x')", "function_not_allowed", LITE),
     # unknown tables and columns
     ("SELECT * FROM users", "unknown_table", ALL),
     ("SELECT * FROM information_schema.tables", "unknown_table", ALL),
@@ -305,8 +310,9 @@ def test_schema_qualified_keys_answer_to_bare_names() -> None:
         check_sql("SELECT amount FROM sales.orders", "postgres", schema, 10)
 
 
-def test_deny_list_is_lower_case() -> None:
-    assert all(name == name.lower() for name in FORBIDDEN_FUNCTIONS)
+def test_allowlists_are_lower_case() -> None:
+    for names in [*FUNCTIONS.values(), *TABLE_FUNCTIONS.values()]:
+        assert all(name == name.lower() for name in names)
 
 
 # --- LIMIT -------------------------------------------------------------------------------------------------
