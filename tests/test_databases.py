@@ -31,6 +31,7 @@ from service.databases import (
     json_safe,
     open_database,
 )
+from service.databases.mysql import SQL_MODE as MYSQL_SQL_MODE
 from service.errors import DatabaseError, DatabaseUnavailable, QueryFailed, QueryTimeout
 from service.sql_guard import check_sql
 
@@ -412,3 +413,66 @@ def test_json_safe() -> None:
         "2024-01-02T03:04:05+00:00", "2024-01-02", "03:04:00", 2.5, 7, 100, None, None, "text", "00ff", "ab",
         "00000000-0000-0000-0000-000000000001", 120.0, [1, 1.5], {"a": "2024-01-02"}, True, None,
     ]
+
+
+# --- the second wall: caps, pinned settings, clean connections ---------------------------------------------
+
+
+def test_results_are_capped_in_bytes(backend: Backend) -> None:
+    result = backend.db.execute("SELECT id, name FROM cells ORDER BY id", 10, 5, max_result_bytes=8)
+    assert result.rows == [[1, "alpha"]]  # "1" + "alpha" fit in 8 bytes, "2" + "a2" more do not
+    assert result.truncated and result.byte_limited
+    whole = backend.db.execute("SELECT id, name FROM cells ORDER BY id", 10, 5)
+    assert (whole.row_count, whole.truncated, whole.byte_limited) == (3, False, False)
+    assert backend.db.execute("SELECT COUNT(*) FROM cells", 1, 5).rows == [[3]]  # the connection still works
+
+
+def test_privilege_warnings_name_an_administrator(backend: Backend) -> None:
+    warnings = backend.db.privilege_warnings()
+    if backend.name == "sqlite":  # opened read-only: no user to check
+        assert warnings == []
+    else:  # the test servers' postgres / root
+        assert warnings and all(backend.db.id in w for w in warnings)
+        assert any("superuser" in w or "ALL PRIVILEGES" in w for w in warnings), warnings
+
+
+def test_sqlite_json_table_functions_run(sqlite_backend: Backend) -> None:
+    checked = check_sql("SELECT c.id, j.value FROM cells c, json_each('[1, 2]') AS j ORDER BY c.id, j.value",
+                        "sqlite", SCHEMA, 10)
+    assert sqlite_backend.db.execute(checked.sql, 10, 5).rows[:2] == [[1, 1], [1, 2]]
+    checked = check_sql("SELECT t.fullkey FROM json_tree('{\"a\": [1]}') AS t", "sqlite", SCHEMA, 10)
+    assert sqlite_backend.db.execute(checked.sql, 10, 5).rows == [["$"], ["$.a"], ["$.a[0]"]]
+
+
+@pytest.mark.parametrize("sql", ["SELECT randomblob(1000000000)", "SELECT zeroblob(1000000000)",
+                                 "SELECT hex(randomblob(600000))", "SELECT length(randomblob(20000000))"])
+def test_sqlite_no_value_outgrows_the_byte_cap(sqlite_backend: Backend, sql: str) -> None:
+    # One function call is one step of SQLite's machine, which the time limit cannot interrupt: the length
+    # limit makes it fail at once instead of building a gigabyte.
+    start = time.monotonic()
+    with pytest.raises(QueryFailed, match="too big"):
+        sqlite_backend.db.execute(sql, 1, timeout_s=1, max_result_bytes=2**20)
+    assert time.monotonic() - start < 1
+    assert sqlite_backend.db.execute("SELECT length(randomblob(1000))", 1, 5).rows == [[1000]]
+
+
+def test_pg_session_is_pinned_and_cleaned(pg_backend: Backend) -> None:
+    db = pg_backend.db
+    schema = db.default_schema()
+    assert schema and schema.startswith("ragsql_test_")
+    settings = "SELECT current_setting('standard_conforming_strings'), current_setting('search_path')"
+    assert db.execute(settings, 1, 5).rows == [["on", f"{schema}, pg_temp"]]
+    db.execute("SELECT pg_advisory_lock(4242), set_config('search_path', 'public', false)", 1, 5)
+    locks = "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
+    assert db.execute(locks, 1, 5).rows == [[0]]
+    assert db.execute(settings, 1, 5).rows == [["on", f"{schema}, pg_temp"]]
+
+
+def test_mysql_session_is_pinned_and_cleaned(mysql_backend: Backend) -> None:
+    db = mysql_backend.db
+    assert db.default_schema() == sa.make_url(db.url).database
+    db.execute("SELECT GET_LOCK('ragsql_test_lock', 0), @leftover := 42", 1, 5)
+    assert db.execute("SELECT IS_USED_LOCK('ragsql_test_lock'), @leftover", 1, 5).rows == [[None, None]]
+    db.execute("SET SESSION sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES'", 1, 5)  # bypassing the guard
+    assert db.execute("SELECT @@sql_mode, @@tx_read_only", 1, 5).rows == [[MYSQL_SQL_MODE, 1]]
+    assert db.execute("SELECT 'caf\u00e9'", 1, 5).rows == [["caf\u00e9"]]  # the character set survives the reset

@@ -1,4 +1,6 @@
-"""SQLite, opened read-only through a URI: the file cannot be written, nor created when missing."""
+"""SQLite, opened read-only through a URI: the file cannot be written, nor created when missing. An
+authorizer allows only reading, and a length limit keeps any one value (randomblob, printf, replace...) under
+the result's byte cap, so that no single function call can run long or build gigabytes."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.pool import PoolProxiedConnection
 
-from service.databases.base import CONNECT_TIMEOUT_S, Database, Fetched, columns_of
+from service.databases.base import CONNECT_TIMEOUT_S, Database, Fetched, columns_of, fetch_rows
 from service.errors import (
     DatabaseError,
     DatabaseMisconfigured,
@@ -25,7 +27,11 @@ _ALLOWED_ACTIONS = frozenset({
     sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE,
 })
 _DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
+# Preparing a statement that uses an eponymous virtual table (json_each, json_tree) asks to update these
+# columns of sqlite_master; nothing is written (the file is read-only), but a refusal fails the query.
+_VTAB_SCHEMA_COLUMNS = frozenset({"type", "name", "tbl_name", "rootpage", "sql"})
 _PROGRESS_STEPS = 1000  # virtual-machine steps between two looks at the clock
+_MIN_LENGTH_LIMIT = 2**20  # the length limit covers the statement's text too: never below this
 
 
 class SQLiteDatabase(Database):
@@ -48,20 +54,25 @@ class SQLiteDatabase(Database):
         conn.execute("PRAGMA query_only = ON")
         return conn
 
-    def _run(self, raw: PoolProxiedConnection, sql: str, fetch: int, timeout_s: float) -> Fetched:
+    def default_schema(self) -> str:
+        return "main"
+
+    def _run(self, raw: PoolProxiedConnection, sql: str, fetch: int, timeout_s: float, max_bytes: int) -> Fetched:
         conn: sqlite3.Connection = raw.driver_connection
         deadline = time.monotonic() + timeout_s
         conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)  # true -> interrupt
         conn.set_authorizer(_authorize)
+        length = conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(max_bytes, _MIN_LENGTH_LIMIT))
         try:
             cursor = conn.execute(sql)
             try:
-                return columns_of(cursor.description), cursor.fetchmany(fetch)
+                return columns_of(cursor.description), *fetch_rows(cursor, fetch, max_bytes)
             finally:
                 cursor.close()
         finally:
             conn.set_progress_handler(None, 0)
             conn.set_authorizer(None)
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, length)
             conn.rollback()
 
     def _translate(self, exc: Exception) -> DatabaseError | None:
@@ -76,6 +87,8 @@ class SQLiteDatabase(Database):
 
 
 def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master" and arg2 in _VTAB_SCHEMA_COLUMNS:
+        return sqlite3.SQLITE_OK
     if action not in _ALLOWED_ACTIONS:
         return sqlite3.SQLITE_DENY
     if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
