@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import rename_func
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope, traverse_scope
@@ -61,6 +62,7 @@ _FAMILY = {"mariadb": "mysql"}  # dialect names the guard treats as another's
 # cut the text at a NUL, and the others make the statement read differently from what runs.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SYNTAX_FUNCS = (exp.Case, exp.Cast)  # function nodes that are SQL syntax in every dialect
 _CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_$]*)\s*(\(|$)")
 
 Schema = Mapping[str, Collection[str]]  # table name (maybe "schema.table") -> column names, as stored
@@ -68,7 +70,8 @@ Columns = frozenset[str] | None  # the column names a source exposes; None: unkn
 
 
 class MariaDB(MySQL):
-    """MySQL as MariaDB reads it too: REGEXP stays an operator (MariaDB has no REGEXP_LIKE function)."""
+    """MySQL as MariaDB reads it too: REGEXP stays an operator (MariaDB has no REGEXP_LIKE function) and
+    MEDIAN a function (sqlglot writes PERCENTILE_CONT(x, 0.5), which neither server reads)."""
 
     class Generator(MySQL.Generator):
         TRANSFORMS = {  # noqa: RUF012  # sqlglot's own pattern for extending a generator
@@ -76,6 +79,7 @@ class MariaDB(MySQL):
             exp.RegexpLike: lambda self, e: (
                 self.function_fallback_sql(e) if e.args.get("flag") else self.binary(e, "REGEXP")
             ),
+            exp.Median: rename_func("MEDIAN"),
         }
 
 
@@ -152,7 +156,7 @@ def _parse_single(sql: str, dialect: str) -> exp.Expression:
         statements = [
             s for s in sqlglot.parse(sql, read=dialect) if s is not None and not isinstance(s, exp.Semicolon)
         ]
-    except SQLRefused:
+    except (SQLRefused, RecursionError):
         raise
     except Exception as exc:  # any parser failure, whatever its type, is a refusal
         raise SQLRefused("parse", f"cannot parse the SQL: {_first_line(exc)}") from None
@@ -239,6 +243,8 @@ def _function_name(func: exp.Func, dialect: str) -> str | None:
     rendering), or None when it renders as syntax. A niladic keyword (CURRENT_USER) counts as a call."""
     if isinstance(func, exp.Anonymous):
         return func.name.lower()
+    if isinstance(func, _SYNTAX_FUNCS):  # spares rendering every nested CASE's whole subtree
+        return None
     found = _CALL.match(func.sql(dialect=_WRITE_DIALECT.get(dialect, dialect), comments=False))
     if found is None or (found.group(2) == "" and any(isinstance(v, exp.Expression) for v in func.args.values())):
         return None
