@@ -14,7 +14,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=$(call cpu_has,avx) -DGGML_AVX2
 LLAMA_REQUIREMENT := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
 LLAMA_WHEELS := $(HOME)/.cache/ragsql/wheels/$(LLAMA_REQUIREMENT)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint bench
+.PHONY: install browser run test lint bench
 
 install: $(VENV)/.installed
 
@@ -29,7 +29,12 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(VENV)/bin/ragsql serve
 
-test: install
+# The playground's browser tests drive Debian's Chromium: Playwright's own browser download needs the internet.
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium) || \
+		echo "chromium could not be installed: the playground's browser tests will be skipped"
+
+test: install browser
 	$(PY) -m pytest
 
 lint: install
