@@ -36,7 +36,7 @@ def run(
 ) -> None:
     """Ask every question of a set through the service's pipeline and score it by execution match."""
     from eval.runner import RUNS, RunMismatch, RunSpec, build_settings, run_eval  # heavy: only when running
-    from service.cli import USER_ERRORS
+    from service.errors import RagsqlError
     from service.runtime import Runtime
 
     try:
@@ -54,7 +54,7 @@ def run(
     rt = Runtime(settings)
     try:
         metrics = run_eval(bench, spec, out_dir, rt)
-    except (RunMismatch, *USER_ERRORS) as exc:
+    except (RunMismatch, RagsqlError) as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         again = shlex.join(["ragsql", *sys.argv[1:]]) + ("" if out else f" --out {shlex.quote(str(out_dir))}")

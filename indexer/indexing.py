@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from indexer.documents import Document, build_documents
@@ -19,14 +19,13 @@ from indexer.vectorstore import StoredPoint, VectorStore
 ProgressFactory = Callable[[int], Callable[[int], None]]  # total -> advance(n)
 
 
-@dataclass
-class IndexSummary:
+class IndexSummary(BaseModel):
     db: str
     tables: int
     columns: int
     examples: int
-    embedded: int
-    skipped: int
+    embedded: int = Field(description="Documents embedded this time (new or changed)")
+    skipped: int = Field(description="Documents unchanged since the last index")
     removed: int
     seconds: float
 

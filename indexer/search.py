@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, Field
+
 from indexer.documents import Document
 from indexer.embedding import Embedder
 from indexer.lexical import encode_query
@@ -22,20 +24,20 @@ class ScoredTable:
     info: TableInfo
 
 
-@dataclass
-class ScoredColumn:
+class ScoredColumn(BaseModel):
+    """A column retrieved for a question: the same shape in the search, an answer's context and the APIs."""
+
     table: str
     column: str
     score: float
-    reason: str = "retrieved"  # or "join": a key that joins two retrieved tables
+    reason: str = Field("retrieved", description="retrieved, or join (a key joining two retrieved tables)")
 
 
-@dataclass
-class ScoredExample:
+class ScoredExample(BaseModel):
     question: str
     sql: str
     score: float
-    source: str
+    source: str = Field(description="docs (the schema docs' examples) or feedback (verified by a user)")
 
 
 @dataclass
@@ -86,14 +88,15 @@ class SchemaSearcher:
             if t in payloads
         ]
         columns = [
-            ScoredColumn(h.payload["table"], h.payload["column"], round(h.score, 4))
+            ScoredColumn(table=h.payload["table"], column=h.payload["column"], score=round(h.score, 4))
             for h in column_hits[:top_columns]
         ]
         return SearchResult(
             tables=tables,
             columns=columns + _join_keys(tables, {(c.table, c.column) for c in columns}),
             examples=[
-                ScoredExample(h.payload["question"], h.payload["sql"], round(h.score, 4), h.payload["source"])
+                ScoredExample(question=h.payload["question"], sql=h.payload["sql"], score=round(h.score, 4),
+                              source=h.payload["source"])
                 for h in example_hits
             ],
         )
@@ -113,5 +116,5 @@ def _join_keys(tables: list[ScoredTable], have: set[tuple[str, str]]) -> list[Sc
                 for key in ((table.name, column), (ref_table, ref_column)):
                     if key[1] and key not in have:
                         have.add(key)
-                        out.append(ScoredColumn(*key, score=0.0, reason="join"))
+                        out.append(ScoredColumn(table=key[0], column=key[1], score=0.0, reason="join"))
     return out

@@ -1,7 +1,8 @@
 """What the MCP tools need from ragsql, whether answered in this process or by a running REST API.
 
-Requests and results are the REST API's own models, so both backends (and the API) share one shape and one
-set of validation rules; errors carry the API's error type and message whichever backend raised them."""
+Requests and results are the shared models of `service.schemas`, so both backends (and the API) share one
+shape and one set of validation rules; errors carry the API's error type and message whichever backend raised
+them."""
 
 from __future__ import annotations
 
@@ -9,17 +10,20 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel
 
 from indexer.models import TableInfo
-from service.api import (
+from service.errors import error_body
+from service.results import AskResult
+from service.schemas import (
     AskRequest,
+    DatabaseSummary,
+    FeedbackRequest,
     FeedbackResponse,
+    SchemaMatches,
     SchemaOverview,
     SqlRequest,
     SqlResponse,
 )
-from service.results import AskResult
 
 StageCallback = Callable[[str], Awaitable[None]]  # called with each pipeline stage as it starts
 
@@ -32,38 +36,13 @@ class BackendError(ToolError):
         super().__init__(f"{kind}: {message}")
         self.kind, self.message = kind, message
 
-
-class DatabaseSummary(BaseModel):
-    id: str
-    description: str
-    indexed: bool
-
-
-class MatchedTable(BaseModel):
-    table: str
-    score: float
-    description: str
-
-
-class MatchedColumn(BaseModel):
-    table: str
-    column: str
-    score: float
-
-
-class MatchedExample(BaseModel):
-    question: str
-    sql: str
-    score: float
-
-
-class SchemaMatches(BaseModel):
-    """The tables, columns and verified examples retrieved for a question (GET /v1/schema/search)."""
-
-    db: str
-    tables: list[MatchedTable]
-    columns: list[MatchedColumn]
-    examples: list[MatchedExample]
+    @classmethod
+    def of(cls, exc: Exception) -> BackendError:
+        """The error type and message the REST API gives for `exc`, so both modes report failures alike."""
+        if isinstance(exc, BackendError):
+            return exc
+        error = error_body(exc)
+        return cls(error["type"], error["message"])
 
 
 class Backend(Protocol):
@@ -85,4 +64,4 @@ class Backend(Protocol):
 
     async def list_databases(self) -> list[DatabaseSummary]: ...
 
-    async def give_feedback(self, question: str, sql: str, db: str | None) -> FeedbackResponse: ...
+    async def give_feedback(self, request: FeedbackRequest) -> FeedbackResponse: ...

@@ -15,9 +15,18 @@ from urllib.parse import quote
 import httpx
 
 from indexer.models import TableInfo
-from mcp_server.backend import BackendError, DatabaseSummary, SchemaMatches, StageCallback
-from service.api import AskRequest, FeedbackResponse, SchemaOverview, SqlRequest, SqlResponse
+from mcp_server.backend import BackendError, StageCallback
 from service.results import AskResult
+from service.schemas import (
+    AskRequest,
+    DatabaseSummary,
+    FeedbackRequest,
+    FeedbackResponse,
+    SchemaMatches,
+    SchemaOverview,
+    SqlRequest,
+    SqlResponse,
+)
 
 log = logging.getLogger("ragsql.mcp")
 
@@ -100,9 +109,8 @@ class ForwardingBackend:
     async def list_databases(self) -> list[DatabaseSummary]:
         return [DatabaseSummary.model_validate(d) for d in await self._get("/v1/databases")]
 
-    async def give_feedback(self, question: str, sql: str, db: str | None) -> FeedbackResponse:
-        body = {"question": question, "sql": sql, "correct": True, "db": db}
-        return FeedbackResponse.model_validate(await self._post("/v1/feedback", body))
+    async def give_feedback(self, request: FeedbackRequest) -> FeedbackResponse:
+        return FeedbackResponse.model_validate(await self._post("/v1/feedback", request.model_dump()))
 
 
 def _json_or_error(response: httpx.Response) -> Any:

@@ -17,9 +17,17 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from indexer.models import TableInfo
-from mcp_server.backend import Backend, BackendError, DatabaseSummary, SchemaMatches, StageCallback
-from service.api import AskRequest, FeedbackRequest, FeedbackResponse, SqlRequest, SqlResponse
+from mcp_server.backend import Backend, BackendError, StageCallback
 from service.results import AskResult
+from service.schemas import (
+    AskRequest,
+    DatabaseSummary,
+    FeedbackRequest,
+    FeedbackResponse,
+    SchemaMatches,
+    SqlRequest,
+    SqlResponse,
+)
 
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,8 +184,7 @@ def build_server(backend: Backend, auth_token: str | None = None, url: str = "ht
     ) -> FeedbackResponse:
         """Store a verified question/SQL pair (the SQL is validated first); similar questions later get it as
         an example. A later pair for the same question replaces the earlier one."""
-        validated(FeedbackRequest, question=question, sql=sql, db=db)
-        return await backend.give_feedback(question.strip(), sql.strip(), db)
+        return await backend.give_feedback(validated(FeedbackRequest, question=question, sql=sql, db=db))
 
     @documented(mcp.resource, "schema://{db}", mime_type="application/json", title="Database schema overview")
     async def schema_resource(db: str) -> str:

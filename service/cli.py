@@ -1,8 +1,8 @@
-"""The `ragsql` command line."""
+"""The service's commands (index, inspect, search, ask, serve). The `ragsql` entry (`ragsql.py`, at the
+top) adds `eval` and `mcp` to these: a lower layer never imports a higher one."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,9 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
-from eval.cli import app as eval_app
 from indexer.documents import Document
-from mcp_server.cli import app as mcp_app
+from service import operations
 from service.errors import NotFound, RagsqlError
 from service.runtime import Runtime
 from service.settings import get_settings
@@ -25,22 +24,27 @@ app = typer.Typer(help="ragsql: ask your database in plain language, answered by
 console = Console()
 err = Console(stderr=True)
 
-# Failures a user can fix: reported on one line, never as a stack trace.
-USER_ERRORS = (RagsqlError,)
-
 DbOption = Annotated[str | None, typer.Option("--db", help="Database id (default: the configured default)")]
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
-    rt = Runtime(get_settings())
+def user_errors() -> Iterator[None]:
+    """A failure a user can fix (every RagsqlError) as one line on stderr and exit status 1, never a trace."""
     try:
-        yield rt
-    except USER_ERRORS as exc:
+        yield
+    except RagsqlError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    finally:
-        rt.close()
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    with user_errors():
+        rt = Runtime(get_settings())
+        try:
+            yield rt
+        finally:
+            rt.close()
 
 
 def _progress(description: str) -> Callable[[int], Callable[[int], None]]:
@@ -100,21 +104,13 @@ def search(
 ) -> None:
     """Show the tables and columns retrieved for a question, with their scores."""
     with runtime() as rt:
-        db_id = db or rt.settings.default_db
-        rt.settings.database(db_id)
-        result = rt.searcher.search(db_id, question, top_tables=top, top_columns=top * 2, top_examples=2)
-        if as_json:
-            console.print_json(json.dumps({
-                "tables": [{"table": t.name, "score": t.score} for t in result.tables],
-                "columns": [
-                    {"column": f"{c.table}.{c.column}", "score": c.score, "reason": c.reason} for c in result.columns
-                ],
-                "examples": [{"question": e.question, "sql": e.sql, "score": e.score} for e in result.examples],
-            }))
+        result = operations.search_schema(rt, question, db, top)
+        if as_json:  # the shape of GET /v1/schema/search
+            console.print_json(result.model_dump_json())
             return
         tables = Table("table", "score", "description", title=f"tables for: {question}")
         for t in result.tables:
-            tables.add_row(t.name, f"{t.score:.4f}", t.info.description[:70])
+            tables.add_row(t.table, f"{t.score:.4f}", t.description[:70])
         console.print(tables)
         columns = Table("column", "score", "reason", title="columns")
         for c in result.columns:
@@ -133,7 +129,7 @@ def ask(
     from service.pipeline import AskPipeline
 
     with runtime() as rt:
-        result = AskPipeline(rt).ask(question, db or rt.settings.default_db, execute=execute)
+        result = AskPipeline(rt).ask(question, operations.database_id(rt, db), execute=execute)
         if as_json:
             console.print_json(result.model_dump_json())
             return
@@ -163,15 +159,14 @@ def serve(
 
     settings = get_settings()
     rt = Runtime(settings)
-    if index_first:
-        with runtime() as checked:  # one-line errors for a bad set-up, before the server starts
-            s = checked.index(settings.default_db, progress=_progress(f"embedding {settings.default_db}"))
+    try:
+        if index_first:
+            with user_errors():  # a bad set-up is one line, before the server starts
+                s = rt.index(settings.default_db, progress=_progress(f"embedding {settings.default_db}"))
             console.print(f"indexed {s.db}: {s.tables} tables, {s.embedded} embedded, {s.skipped} unchanged")
-    uvicorn.run(create_app(runtime=rt), host=host or settings.host, port=port or settings.port)
-
-
-app.add_typer(eval_app, name="eval")
-app.add_typer(mcp_app, name="mcp")
+        uvicorn.run(create_app(runtime=rt), host=host or settings.host, port=port or settings.port)
+    finally:
+        rt.close()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from service.catalog import SchemaCatalog
 from service.databases import QueryResult
-from service.errors import QueryFailed, QueryTimeout, SQLRefused
+from service.errors import BadRequest, QueryFailed, QueryTimeout, SQLRefused
 from service.extract import extract_sql
 from service.prompt import STOP, PromptBuilder, Retry
 from service.repair import repair_columns
@@ -52,6 +52,7 @@ class AskPipeline:
         max_attempts: int | None = None,
     ) -> AskResult:
         s = self.settings
+        self.check_question(question)
         emit = on_event or (lambda kind, data: None)
         result = AskResult(question=question, db=db_id)
         timings = result.timings
@@ -108,6 +109,12 @@ class AskPipeline:
                 retry = Retry(attempt.sql, _correction_hint(failure, attempt.sql, catalog))
         return result
 
+    def check_question(self, question: str) -> None:
+        """Refuse a question longer than the configured limit, before any work is done for it."""
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise BadRequest(f"question: is longer than {limit} characters")
+
     def warm_up(self, db_id: str) -> bool:
         """Evaluate the stable prompt prefix of a database once, so its first question is answered warm. True
         when the model loaded that evaluation from disk instead."""
@@ -138,7 +145,7 @@ class AskPipeline:
 
     def _execute(self, db_id: str, checked: CheckedSQL, max_rows: int) -> QueryResult:
         try:
-            return self.rt.database(db_id).execute(checked.sql, max_rows, self.settings.query_timeout_s)
+            return self.rt.execute(db_id, checked, max_rows)
         except QueryTimeout as exc:
             raise AttemptFailed("timeout", str(exc)) from None
         except QueryFailed as exc:

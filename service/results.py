@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from indexer.search import ScoredColumn, ScoredExample
+
 
 class RetrievedTable(BaseModel):
     table: str
@@ -13,24 +15,10 @@ class RetrievedTable(BaseModel):
     reason: str = Field("retrieved", description="retrieved, join (links two retrieved tables) or whole-schema")
 
 
-class RetrievedColumn(BaseModel):
-    table: str
-    column: str
-    score: float
-    reason: str = Field("retrieved", description="retrieved, or join (a key joining two retrieved tables)")
-
-
-class RetrievedExample(BaseModel):
-    question: str
-    sql: str
-    score: float
-    source: str
-
-
 class RetrievedContext(BaseModel):
     tables: list[RetrievedTable] = []
-    columns: list[RetrievedColumn] = []
-    examples: list[RetrievedExample] = []
+    columns: list[ScoredColumn] = []
+    examples: list[ScoredExample] = []
     prompt_tables: list[str] = Field([], description="Tables whose definitions the prompt carried")
 
 

@@ -6,7 +6,7 @@ from itertools import combinations
 
 from indexer.search import SchemaSearcher
 from service.catalog import SchemaCatalog
-from service.results import RetrievedColumn, RetrievedContext, RetrievedExample, RetrievedTable
+from service.results import RetrievedContext, RetrievedTable
 
 _JOIN_CANDIDATES = 4  # bridge tables are looked for between the best few tables only
 
@@ -29,13 +29,4 @@ def retrieve(
             if bridge not in names:
                 names.add(bridge)
                 tables.append(RetrievedTable(table=bridge, score=0.0, reason="join"))
-    return RetrievedContext(
-        tables=tables,
-        columns=[
-            RetrievedColumn(table=c.table, column=c.column, score=c.score, reason=c.reason) for c in found.columns
-        ],
-        examples=[
-            RetrievedExample(question=e.question, sql=e.sql, score=e.score, source=e.source)
-            for e in found.examples
-        ],
-    )
+    return RetrievedContext(tables=tables, columns=found.columns, examples=found.examples)

@@ -21,33 +21,56 @@ from service.sql_guard import CheckedSQL, check_sql
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    """Each part is built from the settings on first use, unless given: tests and embedders of ragsql inject a
+    part (a stand-in model, a shared embedder or store) instead of reaching into the object."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        llm: LLM | None = None,
+        embedder: Embedder | None = None,
+        store: QdrantStore | None = None,
+    ) -> None:
         self.settings = settings
+        self._llm, self._embedder, self._store = llm, embedder, store
+        self._owns_store = store is None  # an injected store belongs to whoever made it
         self._databases: dict[str, Database] = {}
         self._catalogs: dict[str, SchemaCatalog] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._llm_lock = threading.Lock()  # loading the model takes seconds: it must not hold up the rest
 
-    @cached_property
+    @property
     def store(self) -> QdrantStore:
-        s = self.settings
-        return QdrantStore(path=s.qdrant_location, url=s.qdrant_url, api_key=s.qdrant_api_key)
+        with self._lock:
+            if self._store is None:
+                s = self.settings
+                self._store = QdrantStore(path=s.qdrant_location, url=s.qdrant_url, api_key=s.qdrant_api_key)
+            return self._store
 
-    @cached_property
+    @property
     def embedder(self) -> Embedder:
-        s = self.settings
-        return SentenceTransformerEmbedder(s.embedding_model, s.embedding_batch_size, s.embedding_precision)
+        with self._lock:
+            if self._embedder is None:
+                s = self.settings
+                self._embedder = SentenceTransformerEmbedder(
+                    s.embedding_model, s.embedding_batch_size, s.embedding_precision)
+            return self._embedder
 
-    @cached_property
+    @property
     def searcher(self) -> SchemaSearcher:
         return SchemaSearcher(self.store, self.embedder)
 
-    @cached_property
+    @property
     def llm(self) -> LLM:
-        return build_llm(self.settings)
+        with self._llm_lock:
+            if self._llm is None:
+                self._llm = build_llm(self.settings)
+            return self._llm
 
     @property
     def llm_loaded(self) -> bool:
-        return "llm" in self.__dict__
+        return self._llm is not None
 
     @cached_property
     def feedback(self) -> FeedbackStore:
@@ -80,15 +103,23 @@ class Runtime:
         return summary
 
     def check_sql(self, db_id: str, sql: str, max_rows: int) -> CheckedSQL:
-        """Validate SQL against the indexed schema. The LIMIT admits one row beyond `max_rows`, which is how
-        the executor tells that a result was truncated."""
+        """Validate SQL against the indexed schema (qualified names only in the indexed schema). The LIMIT
+        admits one row beyond `max_rows`, which is how the executor tells that a result was truncated."""
         catalog = self.catalog(db_id)
-        return check_sql(sql, catalog.dialect, catalog.column_map(), max_rows + 1)
+        return check_sql(sql, catalog.dialect, catalog.column_map(), max_rows + 1,
+                         default_schema=self.database(db_id).default_schema(),
+                         user_functions=self.settings.database(db_id).allowed_functions)
+
+    def execute(self, db_id: str, checked: CheckedSQL, max_rows: int) -> QueryResult:
+        """Read-only execution of validated SQL, within the row, byte and time limits."""
+        s = self.settings
+        return self.database(db_id).execute(checked.sql, max_rows, s.query_timeout_s,
+                                            max_result_bytes=s.max_result_bytes)
 
     def run_sql(self, db_id: str, sql: str, max_rows: int) -> tuple[CheckedSQL, QueryResult]:
         """Validated, read-only execution of given SQL (REST /v1/sql, MCP run_sql)."""
         checked = self.check_sql(db_id, sql, max_rows)
-        return checked, self.database(db_id).execute(checked.sql, max_rows, self.settings.query_timeout_s)
+        return checked, self.execute(db_id, checked, max_rows)
 
     def add_feedback(self, db_id: str, example: Example) -> None:
         """Store a verified example durably, then make it retrievable at once (no full re-index). Only SQL
@@ -98,5 +129,5 @@ class Runtime:
         self.store.upsert(db_id, embed_documents(db_id, [example_document(example, "feedback")], self.embedder))
 
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        if self._owns_store and self._store is not None:
+            self._store.close()

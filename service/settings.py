@@ -27,6 +27,8 @@ class DatabaseConfig(BaseModel):
     url: str = Field(description="SQLAlchemy URL, e.g. sqlite:///shop.db or postgresql://user@host/db")
     docs: list[Path] = Field(default_factory=list, description="Schema-docs YAML files (docs/schema-docs.md)")
     description: str = ""
+    allowed_functions: list[str] = Field(
+        default_factory=list, description="User-defined functions queries may call (refused otherwise)")
 
 
 def _demo_databases() -> dict[str, DatabaseConfig]:
@@ -43,7 +45,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAGSQL_",
         env_nested_delimiter="__",
-        toml_file=os.environ.get("RAGSQL_CONFIG", "ragsql.toml"),
         extra="ignore",
     )
 
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(2, description="Generation attempts: the first plus self-corrections")
     max_rows: int = 1000
     query_timeout_s: float = 10.0
+    max_result_bytes: int = Field(16 * 2**20, description="Rows stop at this size too; `truncated` says so")
     max_question_chars: int = 2000
 
     # API.
@@ -106,7 +108,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls), file_secret_settings
+        # The file is looked up when settings are built, not when this module is imported.
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=os.environ.get("RAGSQL_CONFIG", "ragsql.toml"))
+        return init_settings, env_settings, toml, file_secret_settings
 
     @property
     def qdrant_location(self) -> Path:

@@ -90,3 +90,10 @@ def test_bad_input_gets_a_one_line_error_and_leaves_the_index(ragsql: Invoke, tm
     one_line_error(*ragsql("index", "--db", "nope", databases=databases), "unknown database 'nope'")
     one_line_error(*ragsql("search", "x", "--db", "other",
                            databases={**databases, "other": databases["demo"]}), "not indexed yet")
+
+
+def test_ask_without_a_model_file_is_a_one_line_error(ragsql: Invoke, tmp_path: Path, monkeypatch) -> None:
+    databases = demo(tmp_path)
+    assert ragsql("index", databases=databases)[0] == 0
+    monkeypatch.setenv("RAGSQL_MODEL_PATH", str(tmp_path / "absent.gguf"))
+    one_line_error(*ragsql("ask", "How many NR cells are there?", databases=databases), "model file not found")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 import time
 import uuid
@@ -18,8 +17,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
-import pymysql
 import pytest
 import sqlalchemy as sa
 
@@ -34,9 +31,7 @@ from service.databases import (
 from service.databases.mysql import SQL_MODE as MYSQL_SQL_MODE
 from service.errors import DatabaseError, DatabaseUnavailable, QueryFailed, QueryTimeout
 from service.sql_guard import check_sql
-
-PG_URL = os.environ.get("RAGSQL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MYSQL_URL = os.environ.get("RAGSQL_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+from tests.conftest import MYSQL_URL, PG_URL, mysql_admin, pg_admin
 
 SCHEMA = {"sites": ["id", "name", "vendor"], "cells": ["id", "site_id", "name", "day", "amount", "payload"]}
 SITES = [(1, "alpha", "Ericsson"), (2, "beta", "Nokia")]
@@ -95,8 +90,7 @@ def sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
 @pytest.fixture
 def pg_backend() -> Iterator[Backend]:
     schema = unique()
-    admin = psycopg.connect(sa.make_url(PG_URL).set(drivername="postgresql").render_as_string(False),
-                            autocommit=True)
+    admin = pg_admin()
     admin.execute(f"CREATE SCHEMA {schema}")
     try:
         admin.execute(f"SET search_path = {schema}")
@@ -129,8 +123,7 @@ def pg_backend() -> Iterator[Backend]:
 def mysql_backend() -> Iterator[Backend]:
     url = sa.make_url(MYSQL_URL)
     database = unique()
-    admin = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
-                            password=url.password or "", autocommit=True)
+    admin = mysql_admin()
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE {database}")
     try:

@@ -35,9 +35,7 @@ def llm():
 def runtime(bench: BenchmarkSet, spec: RunSpec, home: Path, llm, embedder) -> Runtime:
     db_ids = list(dict.fromkeys(q.db_id for q in bench.questions if q.id in set(spec.question_ids)))
     config = spec.config.model_copy(update={"settings": {"home": home}})
-    rt = Runtime(build_settings(bench, db_ids, config))
-    rt.__dict__.update(llm=llm, embedder=embedder)  # shared, loaded once
-    return rt
+    return Runtime(build_settings(bench, db_ids, config), llm=llm, embedder=embedder)  # shared, loaded once
 
 
 def spider_spec(bench: BenchmarkSet) -> RunSpec:
@@ -168,8 +166,7 @@ def test_failures_are_recorded_and_the_run_goes_on(tmp_path: Path, llm, embedder
     bench = load_set(data, "mine")
     spec = RunSpec(set="mine", data=str(data), dbs=[], limit=None, config=load_config(["no-self-correction"], None),
                    question_ids=[q.id for q in bench.select()])
-    rt = runtime(bench, spec, tmp_path / "home", llm, embedder)
-    rt.__dict__["llm"] = CrashingModel(llm)
+    rt = runtime(bench, spec, tmp_path / "home", CrashingModel(llm), embedder)
     try:
         metrics = run_eval(bench, spec, tmp_path / "run", rt, show_progress=False)
     finally:

@@ -29,6 +29,7 @@ from mcp_server.editor_config import ragsql_executable
 from service.api import create_app
 from service.runtime import Runtime
 from service.settings import Settings
+from tests.stand_in import StandInLLM
 
 RAGSQL = ragsql_executable()
 INSPECTOR = "@modelcontextprotocol/inspector@0.15.0"  # the last version that runs on Node 20
@@ -213,11 +214,12 @@ async def test_stdio_in_process_server(tmp_path: Path) -> None:
 # --- forwarding to the REST API over streamable HTTP, and the MCP Inspector -------------------------------------
 
 @pytest.fixture(scope="module")
-def rest_api(tmp_path_factory: pytest.TempPathFactory, demo_runtime: Runtime, embedder: Any) -> Iterator[str]:
-    """The REST API in a thread of this process, with the session's model (loaded once) on an index of its
-    own, so examples stored through it stay out of the session's."""
-    rt = Runtime(Settings(home=tmp_path_factory.mktemp("mcp-api-home")))
-    rt.__dict__["embedder"], rt.__dict__["llm"] = embedder, demo_runtime.llm
+def rest_api(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[str]:
+    """The REST API in a thread of this process on an index of its own, answered by a stand-in for the model:
+    what is under test here is forwarding and the MCP clients (the stdio test asks the real model)."""
+    stand_in = StandInLLM({"managed elements": "SELECT COUNT(*) FROM managedelement",
+                           "nothing": "SELECT nothing FROM nowhere"})
+    rt = Runtime(Settings(home=tmp_path_factory.mktemp("mcp-api-home")), embedder=embedder, llm=stand_in)
     rt.index("demo")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt), host="127.0.0.1", port=port, log_level="warning"))
@@ -260,6 +262,8 @@ async def test_streamable_http_forwarding_server_with_bearer_token(http_mcp: str
         await check_schema_tools(client)
         await check_errors(client)
         await check_answers(client)
+        unanswered = await client.call_tool("ask", {"question": "Show nothing at all"})
+        assert unanswered.is_error and "unknown_identifier: could not answer" in unanswered.content[0].text
 
 
 @pytest.mark.slow

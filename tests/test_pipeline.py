@@ -14,7 +14,7 @@ from service.extract import extract_sql
 from service.llm.base import Completion
 from service.llm.factory import build_llm
 from service.pipeline import AskPipeline
-from tests.conftest import DEMO, REPO
+from tests.conftest import DEMO, REPO, sharing
 
 pytestmark = pytest.mark.slow
 HELD_OUT = json.loads((REPO / "tests" / "data" / "demo_questions.json").read_text())
@@ -47,18 +47,12 @@ def test_stable_prefix_is_reused_between_questions(demo_pipeline) -> None:
 
 
 def test_a_databases_first_question_saves_its_prefix_for_the_next_process(demo_runtime, tmp_path: Path) -> None:
-    shared = demo_runtime.llm
     settings = demo_runtime.settings.model_copy(update={"home": tmp_path})  # no prefix saved yet
-    try:
-        demo_runtime.__dict__["llm"] = build_llm(settings)  # a new process's model and pipeline
-        first = AskPipeline(demo_runtime).ask("How many subnetworks are there?", "demo")
-        saved = list((tmp_path / "prefix-cache").glob("*.npz"))
-        demo_runtime.__dict__["llm"] = build_llm(settings)  # the next process
-        pipeline = AskPipeline(demo_runtime)
-        loaded = pipeline.warm_up("demo")
-        again = pipeline.ask("How many managed elements are there?", "demo")
-    finally:
-        demo_runtime.__dict__["llm"] = shared
+    first = AskPipeline(sharing(demo_runtime, llm=build_llm(settings))).ask("How many subnetworks are there?", "demo")
+    saved = list((tmp_path / "prefix-cache").glob("*.npz"))
+    pipeline = AskPipeline(sharing(demo_runtime, llm=build_llm(settings)))  # the next process
+    loaded = pipeline.warm_up("demo")
+    again = pipeline.ask("How many managed elements are there?", "demo")
     assert "warm_up" in first.timings and first.rows == [[4]]
     assert len(saved) == 1 and loaded
     assert "warm_up" not in again.timings and again.tokens.cached > 0.9 * again.tokens.prompt
@@ -76,6 +70,9 @@ class FirstAnswerBroken:
     def count_tokens(self, text: str) -> int:
         return self.real.count_tokens(text)
 
+    def warm_up(self, system: str, user: str, prefill: str = "") -> bool:
+        return self.real.warm_up(system, user, prefill)
+
     def complete(self, system, user, prefill="", stop=None, max_tokens=256, on_token=None) -> Completion:
         self.calls += 1
         answer = self.real.complete(system, user, prefill, stop, max_tokens, on_token)
@@ -85,12 +82,8 @@ class FirstAnswerBroken:
 
 
 def test_self_correction_recovers_from_an_unknown_column(demo_pipeline, demo_runtime) -> None:
-    real = demo_runtime.llm
-    demo_runtime.__dict__["llm"] = FirstAnswerBroken(real)
-    try:
-        result = demo_pipeline.ask("How many NR cells are locked?", "demo")
-    finally:
-        demo_runtime.__dict__["llm"] = real
+    pipeline = AskPipeline(sharing(demo_runtime, llm=FirstAnswerBroken(demo_runtime.llm)))
+    result = pipeline.ask("How many NR cells are locked?", "demo")
     assert len(result.attempts) == 2
     assert result.attempts[0].error_kind == "unknown_identifier" and "adminstate" in result.attempts[0].error
     locked = gold_rows("SELECT COUNT(*) FROM nrcelldu WHERE administrativestate = 'LOCKED'")
@@ -100,11 +93,7 @@ def test_self_correction_recovers_from_an_unknown_column(demo_pipeline, demo_run
 def test_column_on_the_wrong_alias_is_repaired_without_asking_again(demo_pipeline, demo_runtime) -> None:
     broken = FirstAnswerBroken(demo_runtime.llm, "SELECT g.nrpci FROM nrcelldu AS c JOIN gnbdufunction AS g "
                                                  "ON c.gnbdufunction_id = g.id WHERE g.gnbid = 262001\n")
-    demo_runtime.__dict__["llm"] = broken
-    try:
-        result = demo_pipeline.ask("Which PCIs do the cells of gNodeB 262001 use?", "demo")
-    finally:
-        demo_runtime.__dict__["llm"] = broken.real
+    result = AskPipeline(sharing(demo_runtime, llm=broken)).ask("Which PCIs do the cells of gNodeB 262001 use?", "demo")
     assert broken.calls == 1 and len(result.attempts) == 1 and result.error is None
     assert result.attempts[0].repaired_sql and "c.nrpci" in result.attempts[0].repaired_sql.lower()
     expected = gold_rows("SELECT c.nrpci FROM nrcelldu AS c JOIN gnbdufunction AS g ON c.gnbdufunction_id = g.id "

@@ -21,15 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
-import pymysql
 import pytest
 import sqlalchemy as sa
 
 from service.databases import Database, open_database
+from tests.conftest import MYSQL_URL, PG_URL, mysql_admin, pg_admin
 
-PG_URL = os.environ.get("RAGSQL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MYSQL_URL = os.environ.get("RAGSQL_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 SECRET_MARK = "TOPSECRET-7f3a"
 
@@ -86,14 +83,6 @@ def unique(prefix: str) -> str:
 
 def evil_files() -> list[str]:
     return [str(p) for p in EVIL_FILES if p.exists()]
-
-
-def server_missing(what: str, exc: Exception) -> None:
-    """Skip (fail under CI=true) when a test server cannot be reached."""
-    message = f"{what} not reachable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def docs_sql(title: str, replacements: dict[str, str]) -> list[str]:
@@ -163,10 +152,7 @@ PG_TYPES = {
 @pytest.fixture(scope="session")
 def pg_shop() -> Iterator[Shop]:
     admin_url = sa.make_url(PG_URL)
-    try:
-        admin = psycopg.connect(admin_url.set(drivername="postgresql").render_as_string(False), autocommit=True)
-    except psycopg.Error as exc:
-        server_missing("PostgreSQL", exc)
+    admin = pg_admin()
     role = unique("ragsql_reader")
     shop, secret = role.replace("ragsql_reader", "shop"), role.replace("ragsql_reader", "secret")
     try:
@@ -236,11 +222,7 @@ MY_LOCKS = ("ragsql_lock", "x", "a")
 @pytest.fixture(scope="session")
 def maria_shop() -> Iterator[Shop]:
     url = sa.make_url(MYSQL_URL)
-    try:
-        admin = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
-                                password=url.password or "", autocommit=True)
-    except pymysql.err.Error as exc:
-        server_missing("MariaDB", exc)
+    admin = mysql_admin()
     user = unique("ragsql_reader")
     shop, secret = user.replace("ragsql_reader", "shop"), user.replace("ragsql_reader", "secret")
 

@@ -1,0 +1,41 @@
+"""A stand-in for the language model, named as such: for tests of the API's contract (status codes, auth,
+validation, queueing, streaming shape), where what the model writes is not under test. It answers a question
+with canned SQL, instantly; everything around it (retrieval, guard, database, index) is real."""
+
+from __future__ import annotations
+
+import time
+
+from service.llm.base import LLM, Completion, TokenCallback
+
+COUNT_SUBNETWORKS = "SELECT COUNT(*) FROM subnetwork"
+
+
+class StandInLLM(LLM):
+    name = "stand-in"
+
+    def __init__(self, answers: dict[str, str] | None = None, seconds: float = 0.0) -> None:
+        self.answers = answers or {}  # a word of the question -> the SQL answered for it
+        self.seconds = seconds  # how long an answer takes, to hold the model's turn (queue tests)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1  # over-counts, so a prompt never looks smaller than a real one
+
+    def complete(
+        self,
+        system: str,
+        user: str,
+        prefill: str = "",
+        stop: list[str] | None = None,
+        max_tokens: int = 256,
+        on_token: TokenCallback | None = None,
+    ) -> Completion:
+        question = user.rsplit("Question:", 1)[-1]
+        sql = next((s for word, s in self.answers.items() if word in question), COUNT_SUBNETWORKS)
+        time.sleep(self.seconds)
+        text = sql + "\n"
+        for token in text.split(" "):
+            if on_token:
+                on_token(token)
+        return Completion(text=text, prompt_tokens=self.count_tokens(system + user), cached_tokens=0,
+                          generated_tokens=len(text.split()), seconds=self.seconds)
