@@ -6,15 +6,14 @@ const KEY_STORE = "ragsql.apiKey";   // sessionStorage: the key lives as long as
 const RECENT_STORE = "ragsql.recent"; // localStorage: recent questions survive a restart of the browser
 const DB_STORE = "ragsql.db";
 const RECENT_MAX = 12;
+const SEARCH_COLUMNS = 8; // the search returns three columns a table; the best few are what a person reads
 
 const state = {
   db: null,
   answer: null,       // the last AskResult
   result: null,       // what the table shows: {columns, rows, row_count, truncated, executed, max_rows, source}
   sort: null,         // {col, dir: 1 | -1}
-  view: "table",
   fit: null,          // what chart the result fits: Charts.shape
-  schema: null,
 };
 
 class ApiError extends Error {
@@ -274,7 +273,6 @@ function showResult(result) {
 }
 
 function setView(view) {
-  state.view = view;
   $("view-table").setAttribute("aria-pressed", String(view === "table"));
   $("view-chart").setAttribute("aria-pressed", String(view === "chart"));
   $("table-view").hidden = view !== "table";
@@ -461,13 +459,13 @@ function renderRecent() {
 
 async function loadSchema() {
   const db = state.db;
+  let schema;
   try {
-    state.schema = await api(`/v1/schema?db=${encodeURIComponent(db)}`);
+    schema = await api(`/v1/schema?db=${encodeURIComponent(db)}`);
   } catch (error) {
     $("schema-tables").replaceChildren(h("p", { class: "message error" }, explain(error)));
     return;
   }
-  const schema = state.schema;
   $("schema-tables").replaceChildren(...schema.tables.map((t) => {
     const details = h("details", { "data-table": t.name },
       h("summary", {}, h("code", {}, t.name), t.is_view ? " (view)" : "", " ", h("span", { class: "muted small" }, `${t.columns.length} columns`)),
@@ -490,7 +488,7 @@ async function describeTable(details, name) {
     const table = await api(`/v1/schema/tables/${encodeURIComponent(name)}?db=${encodeURIComponent(state.db)}`);
     slot.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "column"), h("th", {}, "type"), h("th", {}, "about"))),
       h("tbody", {}, table.columns.map((c) => h("tr", {},
-        h("td", {}, h("code", {}, c.name), c.primary_key ? " 🔑" : ""),
+        h("td", {}, h("code", {}, c.name), c.primary_key ? h("span", { class: "key", title: "primary key" }, " PK") : null),
         h("td", {}, c.type.toLowerCase()),
         h("td", {}, [c.description, c.unit && `unit: ${c.unit}`, c.values.length && `values: ${c.values.join(", ")}`]
           .filter(Boolean).join(" · ")))))));
@@ -518,7 +516,7 @@ async function searchSchema(query) {
         openTable(t.table);
       } }, t.table), " ", score(t.score)))),
       h("strong", {}, "Columns"),
-      h("ol", {}, found.columns.map((c) => h("li", {}, h("code", {}, `${c.table}.${c.column}`), " ", score(c.score)))),
+      h("ol", {}, found.columns.slice(0, SEARCH_COLUMNS).map((c) => h("li", {}, h("code", {}, `${c.table}.${c.column}`), " ", score(c.score)))),
       found.examples.length ? h("strong", {}, "Examples") : null,
       found.examples.length ? h("ol", {}, found.examples.map((e) => h("li", {}, e.question, " ", score(e.score)))) : null,
     );
