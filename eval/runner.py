@@ -60,9 +60,10 @@ def index_home(bench: BenchmarkSet) -> Path:
 
 
 def build_settings(bench: BenchmarkSet, db_ids: list[str], config: EvalConfig) -> Settings:
-    databases = {db: DatabaseConfig(url=f"sqlite:///{bench.database_path(db)}") for db in db_ids}
-    return Settings(**{"home": index_home(bench), **config.settings, "databases": databases,
-                       "default_db": db_ids[0]})
+    home = index_home(bench)
+    databases = {db: DatabaseConfig(url=f"sqlite:///{bench.database_path(db)}", docs=bench.docs(db, home / "docs"))
+                 for db in db_ids}
+    return Settings(**{"home": home, **config.settings, "databases": databases, "default_db": db_ids[0]})
 
 
 def run_eval(
@@ -193,7 +194,9 @@ def read_records(path: Path) -> dict[str, dict[str, Any]]:
 def write_official(out_dir: Path, records: list[dict[str, Any]]) -> None:
     """Spider's own evaluator's inputs: one predicted SQL per line in the set's order, and `gold<TAB>db`."""
     ordered = sorted(records, key=lambda r: r["position"])
-    (out_dir / OFFICIAL_PREDICTIONS).write_text("".join(f"{one_line(r['predicted']) or 'SELECT'}\n" for r in ordered))
+    # the SQL whose rows were scored (after the column repair, as run), else the model's last attempt
+    (out_dir / OFFICIAL_PREDICTIONS).write_text(
+        "".join(f"{one_line(r['executed_sql'] or r['predicted']) or 'SELECT'}\n" for r in ordered))
     (out_dir / OFFICIAL_GOLD).write_text("".join(f"{one_line(r['gold'])}\t{r['db_id']}\n" for r in ordered))
 
 

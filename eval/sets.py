@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 # Beside the checkout, wherever it is (CI checks the repo out elsewhere with shared/ next to it).
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -15,6 +17,7 @@ FALLBACK_DATABASES = "spider"
 HARDNESS_SOURCE = "spider"  # the set whose hardness labels other sets borrow for the same questions
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
 UNKNOWN_HARDNESS = "unknown"
+RENAMES = "column_renames.json"  # Dr.Spider's abbreviations: what a team's glossary would say about them
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,15 @@ class BenchmarkSet:
     def database_path(self, db_id: str) -> Path:
         return self.database_folder / db_id / f"{db_id}.sqlite"
 
+    def docs(self, db_id: str, folder: Path) -> list[Path]:
+        """The schema docs a team would have written for a database: for a set with abbreviated columns
+        (`column_renames.json`), a glossary of what each abbreviation stands for, written into `folder`."""
+        renames_file = self.data / self.name / RENAMES
+        if not renames_file.is_file():
+            return []
+        renames = json.loads(renames_file.read_text()).get(db_id, {})
+        return [abbreviation_docs(renames, folder / db_id)] if renames else []
+
     def select(self, db_ids: list[str] | None = None, limit: int | None = None) -> list[Question]:
         """The questions of `db_ids` (all when empty); `limit` of them spread evenly over the set (every
         database and hardness level represented, unlike its first N), grouped by database so the model's
@@ -49,6 +61,21 @@ class BenchmarkSet:
             chosen = [chosen[i * len(chosen) // limit] for i in range(limit)]
         databases = list(dict.fromkeys(q.db_id for q in chosen))
         return sorted(chosen, key=lambda q: (databases.index(q.db_id), q.position))
+
+
+def abbreviation_docs(renames: dict[str, str], folder: Path) -> Path:
+    """A glossary for abbreviated columns (`table.Column` -> `abbr`): each abbreviation, the words it stands
+    for, the original name as a synonym."""
+    glossary = []
+    for original, abbreviation in renames.items():
+        table, column = original.split(".")
+        words = " ".join(re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", column)).lower() or column
+        glossary.append({"term": abbreviation, "meaning": words, "synonyms": [column],
+                         "refs": [f"{table}.{abbreviation}"]})
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "docs.yaml"
+    path.write_text(yaml.safe_dump({"glossary": glossary}))
+    return path
 
 
 def load_set(data: Path, name: str) -> BenchmarkSet:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from eval.gold import gold_columns, gold_tables
+from eval.sets import abbreviation_docs
 from indexer.indexing import index_database
 from indexer.search import SchemaSearcher
 from tests.conftest import DATA, require_data, spider_db
@@ -48,20 +48,6 @@ def test_spider_gold_tables_in_top5(store, embedder) -> None:
     recall = hits / len(questions)
     print(f"\nSpider dev: gold tables in top {TOP_TABLES} for {hits}/{len(questions)} = {recall:.1%}")
     assert recall >= 0.95, misses[:10]
-
-
-def abbreviation_docs(renames: dict[str, str], folder: Path) -> Path:
-    """The glossary a team would write: each abbreviated column, what it stands for."""
-    glossary = []
-    for original, abbreviation in renames.items():
-        table, column = original.split(".")
-        words = " ".join(re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", column)).lower() or column
-        glossary.append({"term": abbreviation, "meaning": words, "synonyms": [column],
-                         "refs": [f"{table}.{abbreviation}"]})
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "docs.yaml"
-    path.write_text(yaml.safe_dump({"glossary": glossary}))
-    return path
 
 
 @pytest.mark.slow
