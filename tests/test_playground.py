@@ -52,7 +52,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                               stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 300
+        deadline = time.time() + 480  # index, load the model, warm up: ~3 min on two idle cores, more when busy
         while True:
             assert server.poll() is None, (folder / "server.log").read_text()
             try:

@@ -266,7 +266,8 @@ function showResult(result) {
   state.fit = fit;
   const chartButton = $("view-chart");
   chartButton.disabled = !fit.kind;
-  chartButton.title = fit.kind ? `${fit.kind === "bar" ? "Bar" : "Line"} chart` : `No chart: ${fit.reason}`;
+  // Said in words too: a disabled button's title never reaches a keyboard or screen-reader user.
+  $("chart-note").textContent = fit.kind ? "" : `No chart: ${fit.reason}.`;
   $("csv").disabled = !result.columns.length;
   // A result that charts well opens as a chart; the switch goes back to the table.
   setView(fit.kind ? "chart" : "table");

@@ -14,7 +14,7 @@ const Charts = (() => {
 
   // What chart fits a result, or why none does: {kind, x, ys} or {reason}.
   function shape(columns, rows) {
-    if (rows.length < 2) return { reason: "a single row has nothing to compare" };
+    if (rows.length < 2) return { reason: rows.length ? "a single row has nothing to compare" : "no rows" };
     const idx = columns.map((_, i) => i);
     const numeric = idx.filter((i) => isNumeric(rows, i));
     const time = idx.find((i) => (numeric.includes(i) ? TIME_NAME.test(columns[i]) : isTimeText(rows, i)));
