@@ -4,10 +4,16 @@ shared benchmark data beside the checkout."""
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
+import httpx
 import psycopg
 import pymysql
 import pytest
@@ -104,3 +110,41 @@ def demo_pipeline(demo_runtime):
     pipeline = AskPipeline(demo_runtime)
     pipeline.warm_up("demo")
     return pipeline
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(module: str, home: Path, ready_within_s: float = 300, **env: str) -> Iterator[str]:
+    """`python -m <module>` (`service.cli serve`, `tests.stand_in_server`) as a real uvicorn process on a free
+    port with its own home (the embedded Qdrant takes one process per folder) and no config file: its base URL
+    once /readyz answers 200. Its output goes to a file (a full pipe would block it) and must hold no traceback."""
+    port = free_port()
+    env = {**os.environ, "RAGSQL_HOME": str(home), "RAGSQL_CONFIG": str(home / "absent.toml"),
+           "RAGSQL_PORT": str(port), **env}
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen([sys.executable, "-m", *module.split()], cwd=REPO, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + ready_within_s
+            while True:
+                assert server.poll() is None, log_path.read_text()
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not become ready:\n" + log_path.read_text()
+                time.sleep(0.5)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert "Traceback" not in log_path.read_text(), log_path.read_text()
