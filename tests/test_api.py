@@ -253,12 +253,16 @@ def test_an_index_locked_by_another_process_is_503_saying_what_to_do(tmp_path: P
         assert holder.stdout.readline().strip() == "held"
         with TestClient(create_app(Settings(home=tmp_path, warm_up=False))) as c:
             response = c.get("/v1/databases")
+            holder.kill()
+            holder.wait()
+            recovered = c.get("/v1/databases")  # the same app, once the other process has let go
     finally:
         holder.kill()
         holder.wait()
     assert response.status_code == 503
     body = error(response)
     assert body["type"] == "store_locked" and "in use by another ragsql process" in body["message"]
+    assert recovered.status_code == 200 and recovered.json()[0]["id"] == "demo"
 
 
 def test_unknown_paths_are_json_errors(client: TestClient) -> None:
