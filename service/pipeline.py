@@ -15,10 +15,11 @@ from service.catalog import SchemaCatalog
 from service.databases import QueryResult
 from service.errors import BadRequest, QueryFailed, QueryTimeout, SQLRefused
 from service.extract import extract_sql
-from service.prompt import STOP, PromptBuilder, Retry
+from service.prompt import STOP, PromptBuilder, Retry, relevant_terms
 from service.repair import repair_columns
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
+from service.values import link_values
 from service.runtime import Runtime
 from service.sql_guard import CheckedSQL
 
@@ -70,6 +71,9 @@ class AskPipeline:
         with stage("retrieve"):
             result.context = retrieve(self.rt.searcher, catalog, db_id, question, s.top_tables, s.top_columns,
                                       s.top_examples if use_examples else 0, s.example_min_score)
+            result.context.terms = [g["term"] for g in relevant_terms(catalog, result.context, question)]
+            result.context.values = link_values(question, catalog, [t.table for t in result.context.tables],
+                                                lambda table, column: self.rt.sample_value(db_id, table, column))
         if db_id not in self._warm:  # the first question on it: its prefix evaluated and saved, or loaded
             with stage("warm_up"):
                 self.warm_up(db_id)

@@ -158,6 +158,8 @@ def _user_message(
         parts.insert(0, "Verified examples for this database:")
     if terms:
         parts.append(_terms(terms))
+    if context.values:
+        parts.append("Values the question mentions:\n" + "\n".join(f"- {v}" for v in context.values))
     parts.append(f"Question: {question}")
     if retry:
         parts.append(

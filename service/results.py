@@ -20,6 +20,8 @@ class RetrievedContext(BaseModel):
     columns: list[ScoredColumn] = []
     examples: list[ScoredExample] = []
     prompt_tables: list[str] = Field([], description="Tables whose definitions the prompt carried")
+    values: list[str] = Field([], description="Values the question mentions, linked to the columns holding them")
+    terms: list[str] = Field([], description="Glossary terms the question uses or that explain its best columns")
 
 
 class Attempt(BaseModel):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+
+import sqlalchemy as sa
 from functools import cached_property
 
 from indexer.documents import example_document
@@ -37,6 +39,7 @@ class Runtime:
         self._owns_store = store is None  # an injected store belongs to whoever made it
         self._databases: dict[str, Database] = {}
         self._catalogs: dict[str, SchemaCatalog] = {}
+        self._samples: dict[tuple[str, str, str], str | None] = {}
         self._lock = threading.RLock()
         self._llm_lock = threading.Lock()  # loading the model takes seconds: it must not hold up the rest
 
@@ -100,6 +103,7 @@ class Runtime:
         )
         with self._lock:
             self._catalogs.pop(db_id, None)
+            self._samples = {key: value for key, value in self._samples.items() if key[0] != db_id}
         return summary
 
     def check_sql(self, db_id: str, sql: str, max_rows: int) -> CheckedSQL:
@@ -109,6 +113,19 @@ class Runtime:
         return check_sql(sql, catalog.dialect, catalog.column_map(), max_rows + 1,
                          default_schema=self.database(db_id).default_schema(),
                          user_functions=self.settings.database(db_id).allowed_functions)
+
+    def sample_value(self, db_id: str, table: str, column: str) -> str | None:
+        """One stored non-null value of a column, as text (how dates are written there), remembered."""
+        key = (db_id, table, column)
+        if key not in self._samples:
+            query = sa.select(sa.column(column)).select_from(sa.table(table)).where(sa.column(column).is_not(None))
+            try:
+                with self.database(db_id).engine.connect() as conn:
+                    value = conn.execute(query.limit(1)).scalar()
+            except sa.exc.SQLAlchemyError:  # a hint is not worth a failed answer
+                value = None
+            self._samples[key] = None if value is None else str(value)
+        return self._samples[key]
 
     def execute(self, db_id: str, checked: CheckedSQL, max_rows: int) -> QueryResult:
         """Read-only execution of validated SQL, within the row, byte and time limits."""
