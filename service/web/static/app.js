@@ -353,6 +353,9 @@ function renderWhy(result) {
     ? h("ol", { id: "why-examples" }, ctx.examples.map((e) => h("li", {}, h("div", {}, e.question, " ", score(e.score), " ",
       h("span", { class: "muted small" }, e.source === "feedback" ? "(taught here)" : `(${e.source})`)), h("pre", {}, e.sql))))
     : h("p", { id: "why-examples", class: "muted" }, "No verified example was close enough to this question.");
+  const linked = h("ul", { id: "why-linked" },
+    ...(ctx.terms || []).map((term) => h("li", {}, "glossary term ", h("strong", {}, term))),
+    ...(ctx.values || []).map((value) => h("li", {}, h("code", {}, value))));
   const attempts = h("ol", {}, result.attempts.map((a) => h("li", {},
     h("pre", {}, a.sql || "(no SQL in the answer)"),
     a.repaired_sql ? h("div", {}, "repaired to ", h("pre", {}, a.repaired_sql)) : null,
@@ -369,9 +372,11 @@ function renderWhy(result) {
       h("p", { class: "small muted" }, "The prompt carried: ", [...inPrompt].join(", ") || "none")),
     section(`Retrieved columns (${ctx.columns.length})`, false, columns),
     section(`Examples used (${ctx.examples.length})`, true, examples),
+    section(`Glossary terms and values linked (${(ctx.terms || []).length + (ctx.values || []).length})`, true, linked),
     section(`Attempts (${result.attempts.length})`, true, attempts),
     section("Timings", true, timings, h("p", { class: "small muted" }, `total ${seconds(total)}`)),
-    section("Tokens", true, tokens, h("p", { class: "small muted" }, "cached: prompt tokens the model did not evaluate again")),
+    section("Tokens", true, tokens, h("p", { class: "small muted" }, "cached: prompt tokens the model did not evaluate again"),
+      result.model ? h("p", { class: "small muted" }, "answered by ", h("code", {}, result.model)) : null),
   );
 }
 
