@@ -16,13 +16,19 @@ log = logging.getLogger("ragsql.startup")
 class PipelineLoader:
     """`start()` prepares in a thread: indexes the default database first when asked to and it never was
     (a fresh set-up answers at once), then loads the model and evaluates the default database's prompt prefix.
-    `pipeline()` answers at once: the pipeline, or why there is none yet (ModelLoading, LLMUnavailable)."""
+    `pipeline()` answers at once: the pipeline, or why there is none yet (ModelLoading, LLMUnavailable).
 
-    def __init__(self, runtime: Runtime, index_if_missing: bool = False) -> None:
+    A model that is unavailable (its file missing, its server down) is tried again every `retry_s` until it
+    loads or `stop()`, so the service recovers without a restart when it comes back. Any other failure (a
+    broken file) stays until a restart: loading it again would fail the same way, at the same cost."""
+
+    def __init__(self, runtime: Runtime, index_if_missing: bool = False, retry_s: float = 15.0) -> None:
         self.rt = runtime
         self.index_if_missing = index_if_missing
+        self.retry_s = retry_s
         self.indexed = threading.Event()  # the start-up indexing is over (done, failed or not needed)
         self.loaded = threading.Event()  # the pipeline or the reason for its absence is known
+        self._stopped = threading.Event()
         self._pipeline: AskPipeline | None = None
         self._error: RagsqlError | None = None
 
@@ -44,13 +50,22 @@ class PipelineLoader:
             log.warning("could not index '%s': %s", db, error_body(exc)["message"])
         finally:
             self.indexed.set()
+        while not self._load() and not self._stopped.wait(self.retry_s):
+            pass
+
+    def _load(self) -> bool:
+        """Build the pipeline (loading the model) and warm it up. False when the model is to be tried again."""
         try:
             pipeline = AskPipeline(self.rt)
         except Exception as exc:
-            log.error("the model could not be loaded: %s", exc)
-            self._error = LLMUnavailable(f"the model could not be loaded: {exc}")
+            again = isinstance(exc, LLMUnavailable)
+            error = LLMUnavailable(f"the model could not be loaded: {exc}")
+            if str(error) != str(self._error):  # logged once, not at every attempt
+                log.error("%s%s", error, f"; trying again every {self.retry_s:g} s" if again else "")
+            self._error = error
             self.loaded.set()
-            return
+            return not again
+        db = self.rt.settings.default_db
         if self.rt.settings.warm_up:
             try:
                 pipeline.warm_up(db)
@@ -58,6 +73,11 @@ class PipelineLoader:
                 log.warning("warm-up of '%s' skipped", db, exc_info=True)
         self._pipeline = pipeline
         self.loaded.set()
+        return True
+
+    def stop(self) -> None:
+        """No more attempts at loading the model (the server is stopping)."""
+        self._stopped.set()
 
     @property
     def ready(self) -> bool:

@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.loader.start()  # the API answers health checks while the model loads
         yield
+        app.state.loader.stop()
         if owns_runtime:
             rt.close()
 
