@@ -21,7 +21,7 @@ from pathlib import Path
 
 from service.pipeline import AskPipeline
 from service.runtime import Runtime
-from service.settings import DEMO_DIR, DatabaseConfig, Settings
+from service.settings import DEMO_DIR, DatabaseConfig, LlamaCppConfig, Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SPIDER = REPO.parent / "shared" / "data" / "spider"
@@ -65,8 +65,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         for speculative in args.speculative.split(","):
             # no saved prefixes: "cold" is a prefix evaluated from scratch, not one loaded from disk
-            rt = Runtime(Settings(home=Path(home), databases=databases, speculative_decoding=speculative == "on",
-                                  prefix_cache=False))
+            llm = LlamaCppConfig(speculative_decoding=speculative == "on", prefix_cache=False)
+            rt = Runtime(Settings(home=Path(home), databases=databases, llm=llm))
             pipeline = AskPipeline(rt)
             for db in args.db.split(","):
                 rt.index(db)

@@ -1,7 +1,7 @@
 """An eval configuration: Settings fields plus the ask options, from named presets and a TOML file.
 
 The presets make the issue's comparisons a flag away (whole schema vs retrieval, examples, self-correction,
-model); a TOML file may set any Settings field (`top_tables = 8`, `model_path = "other.gguf"`) and the ask
+model, escalation); a TOML file may set any Settings field (`top_tables = 8`, `[llm] model_path = "o.gguf"`) and the ask
 options `whole_schema` (true/false; absent: whole schema when it fits the context window, the service's
 default) and `use_examples`.
 """
@@ -22,7 +22,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "retrieval": {"whole_schema": False},  # only the retrieved tables, even when the whole schema would fit
     "no-examples": {"use_examples": False},
     "no-self-correction": {"max_attempts": 1},
-    "0.5b": {"model": "qwen2.5-coder-0.5b"},
+    "0.5b": {"llm": {"model": "qwen2.5-coder-0.5b"}},
+    # the 0.5B model first, the 1.5B one for what it gets wrong (service/escalation.py)
+    "escalate-0.5b-1.5b": {"llm": {"model": "qwen2.5-coder-0.5b"}, "escalation": {"model": "qwen2.5-coder-1.5b"}},
 }
 # Fields an eval sets itself: which databases exist is the benchmark's business.
 _RESERVED = {"databases", "default_db"}

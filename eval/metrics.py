@@ -31,7 +31,17 @@ def compute_metrics(records: list[Record]) -> dict[str, Any]:
         "retrieval_recall": _recall(records),
         "latency_s": _latency(records),
         "tokens": _tokens(records),
+        "escalation": _escalation(records),
     }
+
+
+def _escalation(records: list[Record]) -> dict[str, Any]:
+    """How many questions went to the escalation model, why, and how those ended."""
+    escalated = [r for r in records if r.get("escalated")]
+    reasons = Counter(r["escalated"].split(":")[0] for r in escalated)
+    return {"share": round(len(escalated) / len(records), 4) if records else None, "count": len(escalated),
+            "reasons": dict(reasons), "accuracy": accuracy(escalated)["accuracy"],
+            "answered_by": dict(Counter(r.get("model") for r in records))}
 
 
 def accuracy(records: list[Record]) -> dict[str, Any]:

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from eval.sets import REPO
-from service.llm import LLM
 from service.llm.model_files import PACKAGED_MODELS
-from service.settings import Settings
+from service.settings import LlamaCppConfig, LLMConfig, OllamaConfig
 
 
 def git_state(repo: Path = REPO) -> dict[str, Any]:
@@ -27,18 +26,19 @@ def git_state(repo: Path = REPO) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def model_identity(settings: Settings) -> dict[str, Any]:
-    """The model's file and sha256: the packaged model's is known; any other GGUF is hashed once per run."""
-    if settings.model_path is None:
-        spec = PACKAGED_MODELS[settings.model]
-        return {"name": settings.model, "file": spec.file, "sha256": spec.sha256}
-    path = settings.model_path
-    return {"name": path.stem, "file": str(path), "sha256": file_sha256(path) if path.is_file() else None}
-
-
-def model_seed(llm: LLM) -> int | None:
-    # llama.cpp's sampler seed, as the library resolved it; decoding is greedy, so it does not change answers
-    return getattr(getattr(llm, "_llm", None), "_seed", None)
+def model_identity(config: LLMConfig) -> dict[str, Any]:
+    """The model's file and sha256 for llama.cpp (the packaged model's is known; any other GGUF is hashed once
+    per run); a server's model by its name there (the server alone knows its file)."""
+    if isinstance(config, OllamaConfig):
+        return {"backend": "ollama", "name": config.model, "host": config.host}
+    if not isinstance(config, LlamaCppConfig):
+        return {"backend": "openai", "name": config.model, "base_url": config.base_url}
+    if config.model_path is None:
+        spec = PACKAGED_MODELS[config.model]
+        return {"backend": "llamacpp", "name": config.model, "file": spec.file, "sha256": spec.sha256}
+    path = config.model_path
+    return {"backend": "llamacpp", "name": path.stem, "file": str(path),
+            "sha256": file_sha256(path) if path.is_file() else None}
 
 
 def file_sha256(path: Path) -> str:

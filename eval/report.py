@@ -42,8 +42,8 @@ def render_report(metrics: dict[str, Any], records: list[dict[str, Any]]) -> str
         f"# Eval: {run['set']} [{config['name']}]",
         "",
         f"{run['questions']} questions on {len(metrics['accuracy_by_db'])} databases "
-        f"(limit {run['limit']}, databases {', '.join(run['dbs']) or 'all'}); model {model['file']} "
-        f"(sha256 {str(model['sha256'])[:12]}); ask options {ask}; commit {commit[:10]}"
+        f"(limit {run['limit']}, databases {', '.join(run['dbs']) or 'all'}); model {model.get('file', model['name'])} "
+        f"(sha256 {str(model.get('sha256'))[:12]}); ask options {ask}; commit {commit[:10]}"
         f"{' (dirty)' if metrics['git']['dirty'] else ''}.",
         "",
         f"**Execution accuracy: {percent(metrics['accuracy']['accuracy'])}** "

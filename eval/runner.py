@@ -22,7 +22,7 @@ from eval.config import EvalConfig
 from eval.gold import gold_columns, gold_tables
 from eval.match import MAX_COMPARED_ROWS, order_matters, results_match
 from eval.metrics import compute_metrics
-from eval.provenance import git_state, model_identity, model_seed
+from eval.provenance import git_state, model_identity
 from eval.report import one_line, write_report
 from eval.sets import REPO, BenchmarkSet, Question
 from service.catalog import SchemaCatalog
@@ -123,8 +123,10 @@ def _metrics(
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds_this_session": round(seconds, 1),
                 "warm_up_s": warm_up_s},
         "config": {"name": spec.config.name, "ask": spec.config.ask.model_dump(), "settings": settings},
-        "model": model_identity(rt.settings),
-        "seed": model_seed(rt.llm) if rt.llm_loaded else None,
+        "model": model_identity(rt.settings.llm),
+        **({"escalation_model": model_identity(rt.settings.escalation)} if rt.settings.escalation else {}),
+        # what the backends say of themselves now: seed, and a server's speculative acceptance rate so far
+        "backend": rt.llm.health() if rt.llm_loaded else None,
         "decoding": "greedy (temperature 0): the seed does not change answers",
         "git": code,
         **compute_metrics(records),
@@ -159,6 +161,8 @@ def evaluate_question(pipeline: AskPipeline, rt: Runtime, q: Question, config: E
         "context": result.context.model_dump(),
         "recall": retrieval_recall(q.gold, result.context.prompt_tables, rt.catalog(q.db_id)),
         "row_count": result.row_count if result.executed else None,
+        "model": result.model,
+        "escalated": result.escalated,
     }
     if not result.executed or result.error:
         return record | {"category": result.error_kind or "no_sql"}

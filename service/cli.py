@@ -169,5 +169,37 @@ def serve(
         rt.close()
 
 
+model_app = typer.Typer(help="The generation model: serve ragsql's own weights through another backend.",
+                        no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("ollama-import")
+def ollama_import(
+    host: Annotated[str, typer.Option(help="The Ollama server")] = "http://127.0.0.1:11434",
+    name: Annotated[str | None, typer.Option(help="Model name in Ollama (default: the ollama settings' model)")] = None,
+    model: Annotated[str | None, typer.Option(help="Packaged model (default: the llama.cpp settings' model)")] = None,
+    modelfile_only: Annotated[bool, typer.Option(help="Only write the Modelfile, for `ollama create -f`")] = False,
+) -> None:
+    """Create an Ollama model from ragsql's GGUF (the same weights as llama.cpp in-process) and write its
+    Modelfile beside the GGUF."""
+    from service.llm.model_files import packaged_model_file
+    from service.llm.ollama import import_model, modelfile
+    from service.settings import LlamaCppConfig, OllamaConfig
+
+    settings = get_settings()
+    config = settings.llm if isinstance(settings.llm, LlamaCppConfig) else LlamaCppConfig()
+    target = name or (settings.llm.model if isinstance(settings.llm, OllamaConfig) else
+                      OllamaConfig.model_fields["model"].default)
+    with user_errors():
+        gguf = config.model_path or packaged_model_file(model or config.model, config.model_cache)
+        path = gguf.with_suffix(".Modelfile")
+        path.write_text(modelfile(gguf))
+        console.print(f"wrote {path}")
+        if not modelfile_only:
+            import_model(host, target, gguf)
+            console.print(f"created Ollama model '{target}' at {host} from {gguf.name}")
+
+
 if __name__ == "__main__":
     app()

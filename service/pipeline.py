@@ -1,11 +1,12 @@
 """The ask pipeline: retrieve -> prompt -> generate -> validate -> execute, self-correcting on errors (and,
-on a database's first question in a process, a warm-up that saves or loads its prompt prefix)."""
+on a database's first question in a process, a warm-up that saves or loads its prompt prefix, where the model
+reuses prefixes). A question the first model answers badly goes to the escalation model, when one is set."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import sqlglot
@@ -14,7 +15,9 @@ from sqlglot import exp
 from service.catalog import SchemaCatalog
 from service.databases import QueryResult
 from service.errors import BadRequest, QueryFailed, QueryTimeout, SQLRefused
+from service.escalation import answer_of, escalation_reason, keep_better
 from service.extract import extract_sql
+from service.llm import LLM
 from service.prompt import STOP, PromptBuilder, Retry, relevant_terms
 from service.repair import repair_columns
 from service.results import AskResult, Attempt, Tokens
@@ -24,6 +27,8 @@ from service.runtime import Runtime
 from service.sql_guard import CheckedSQL
 
 EventCallback = Callable[[str, dict[str, Any]], None]  # ("stage" | "token", data)
+Stage = Callable[[str], AbstractContextManager[None]]  # times a stage of the ask
+CLOSING_FENCE = ["\n```"]  # the stop without a prefilled opening fence: the model writes the opening one
 
 
 class AttemptFailed(Exception):
@@ -38,8 +43,10 @@ class AskPipeline:
         self.rt = runtime
         self.settings = runtime.settings
         s = self.settings
-        self.prompts = PromptBuilder(runtime.llm.count_tokens, s.prompt_token_budget, s.n_ctx - s.max_new_tokens)
-        self._warm: set[str] = set()  # databases whose prefix this process has evaluated or loaded
+        # a prompt must fit both models' windows, counted with the first model's tokenizer (one family)
+        window = min(m.capabilities.context_window for m in (runtime.llm, runtime.escalation) if m)
+        self.prompts = PromptBuilder(runtime.llm.count_tokens, s.prompt_token_budget, window - s.max_new_tokens)
+        self._warm: set[tuple[str, str]] = set()  # (model, database) prefixes this process evaluated or loaded
 
     def ask(
         self,
@@ -74,17 +81,47 @@ class AskPipeline:
             result.context.terms = [g["term"] for g in relevant_terms(catalog, result.context, question)]
             result.context.values = link_values(question, catalog, [t.table for t in result.context.tables],
                                                 lambda table, column: self.rt.sample_value(db_id, table, column))
-        if db_id not in self._warm:  # the first question on it: its prefix evaluated and saved, or loaded
+        answer = (catalog, question, execute, max_rows or s.max_rows, whole_schema, max_attempts or s.max_attempts)
+        self._answer(self.rt.llm, result, stage, emit, *answer)
+        stronger = self.rt.escalation
+        if stronger is not None:
+            result.escalated = escalation_reason(result, s.escalate_below_logprob)
+            if result.escalated:
+                emit("stage", {"stage": "escalate", "reason": result.escalated, "model": stronger.name})
+                first = answer_of(result)
+                self._answer(stronger, result, stage, emit, *answer)
+                keep_better(result, first)
+        return result
+
+    def _answer(
+        self,
+        llm: LLM,
+        result: AskResult,
+        stage: Stage,
+        emit: EventCallback,
+        catalog: SchemaCatalog,
+        question: str,
+        execute: bool,
+        max_rows: int,
+        whole_schema: bool | None,
+        max_attempts: int,
+    ) -> None:
+        """`llm`'s attempts at the question, into `result`: the first that validates (and runs) ends them."""
+        s = self.settings
+        db_id = result.db
+        if (llm.name, db_id) not in self._warm:  # the first question on it: its prefix evaluated, saved or loaded
             with stage("warm_up"):
-                self.warm_up(db_id)
+                self.warm_up(db_id, llm)
         retry: Retry | None = None
-        for _ in range(max_attempts or s.max_attempts):
+        for _ in range(max_attempts):
             with stage("prompt"):
                 prompt = self.prompts.build(catalog, result.context, question, whole_schema, retry)
             result.context.prompt_tables = prompt.tables
+            # the opening fence prefilled where the backend continues an answer; else the model writes it
+            prefill = prompt.prefill if llm.capabilities.prefill else ""
             with stage("generate"):
-                completion = self.rt.llm.complete(
-                    prompt.system, prompt.user, prompt.prefill, STOP, s.max_new_tokens,
+                completion = llm.complete(
+                    prompt.system, prompt.user, prefill, STOP if prefill else CLOSING_FENCE, s.max_new_tokens,
                     on_token=lambda t: emit("token", {"text": t}),
                 )
             result.tokens = Tokens(
@@ -92,26 +129,27 @@ class AskPipeline:
                 cached=result.tokens.cached + completion.cached_tokens,
                 generated=result.tokens.generated + completion.generated_tokens,
             )
-            attempt = Attempt(sql=extract_sql(prompt.prefill + completion.text), raw=completion.text)
+            attempt = Attempt(sql=extract_sql(prefill + completion.text), raw=completion.text,
+                              model=completion.model or llm.name, logprob_mean=completion.logprob_mean)
             result.attempts.append(attempt)
+            result.model = attempt.model
             try:
                 with stage("validate"):
-                    checked = self._validate(db_id, catalog, attempt, max_rows or s.max_rows)
+                    checked = self._validate(db_id, catalog, attempt, max_rows)
                 result.sql = checked.sql
                 if execute:
                     with stage("execute"):
-                        rows = self._execute(db_id, checked, max_rows or s.max_rows)
+                        rows = self._execute(db_id, checked, max_rows)
                     result.columns, result.rows = rows.columns, rows.rows
                     result.row_count, result.truncated, result.executed = rows.row_count, rows.truncated, True
                 result.error = result.error_kind = None
-                return result
+                return
             except AttemptFailed as failure:
                 attempt.error, attempt.error_kind = str(failure), failure.kind
                 result.error, result.error_kind = attempt.error, attempt.error_kind
                 if failure.kind == "timeout":  # another slow query would only time out again
-                    break
+                    return
                 retry = Retry(attempt.sql, _correction_hint(failure, attempt.sql, catalog))
-        return result
 
     def check_question(self, question: str) -> None:
         """Refuse a question longer than the configured limit, before any work is done for it."""
@@ -119,13 +157,17 @@ class AskPipeline:
         if len(question) > limit:
             raise BadRequest(f"question: is longer than {limit} characters")
 
-    def warm_up(self, db_id: str) -> bool:
-        """Evaluate the stable prompt prefix of a database once, so its first question is answered warm. True
-        when the model loaded that evaluation from disk instead."""
-        catalog = self.rt.catalog(db_id)
-        prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
-        loaded = self.rt.llm.warm_up(prompt.system, prompt.user, prompt.prefill)
-        self._warm.add(db_id)
+    def warm_up(self, db_id: str, llm: LLM | None = None) -> bool:
+        """Evaluate the stable prompt prefix of a database once (on the first model unless `llm` is given), so
+        its first question is answered warm, where the model reuses prefixes. True when the model loaded that
+        evaluation from disk instead."""
+        llm = llm or self.rt.llm
+        loaded = False
+        if llm.capabilities.prefix_reuse or llm.capabilities.saved_prefixes:
+            catalog = self.rt.catalog(db_id)
+            prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
+            loaded = llm.warm_up(prompt.system, prompt.user, prompt.prefill if llm.capabilities.prefill else "")
+        self._warm.add((llm.name, db_id))
         return loaded
 
     def _validate(self, db_id: str, catalog: SchemaCatalog, attempt: Attempt, max_rows: int) -> CheckedSQL:

@@ -29,6 +29,8 @@ class Attempt(BaseModel):
     error: str | None = None
     error_kind: str | None = Field(None, description="no_sql, parse, refused, unknown_identifier, runtime, timeout")
     raw: str = Field("", description="The model's raw answer")
+    model: str = Field("", description="The model that wrote it")
+    logprob_mean: float | None = Field(None, description="Mean log-probability of its tokens, where the model gives it")
     repaired_sql: str | None = Field(
         None, description="The SQL after a deterministic repair (a column moved to the one table of its SELECT "
         "that has it), when the model's own SQL named a column on the wrong table"
@@ -52,6 +54,8 @@ class AskResult(BaseModel):
     executed: bool = False
     error: str | None = None
     error_kind: str | None = None
+    model: str | None = Field(None, description="The model whose answer this is")
+    escalated: str | None = Field(None, description="Why the question went to the escalation model, if it did")
     attempts: list[Attempt] = []
     context: RetrievedContext = RetrievedContext()
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage")

@@ -31,11 +31,13 @@ class Runtime:
         settings: Settings,
         *,
         llm: LLM | None = None,
+        escalation: LLM | None = None,
         embedder: Embedder | None = None,
         store: QdrantStore | None = None,
     ) -> None:
         self.settings = settings
         self._llm, self._embedder, self._store = llm, embedder, store
+        self._escalation = escalation
         self._owns_store = store is None  # an injected store belongs to whoever made it
         self._databases: dict[str, Database] = {}
         self._catalogs: dict[str, SchemaCatalog] = {}
@@ -70,6 +72,14 @@ class Runtime:
             if self._llm is None:
                 self._llm = build_llm(self.settings)
             return self._llm
+
+    @property
+    def escalation(self) -> LLM | None:
+        """The stronger model hard questions go to (`settings.escalation`), or None."""
+        with self._llm_lock:
+            if self._escalation is None and self.settings.escalation is not None:
+                self._escalation = build_llm(self.settings, self.settings.escalation)
+            return self._escalation
 
     @property
     def llm_loaded(self) -> bool:

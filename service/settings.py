@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Discriminator, Field, Tag
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,8 @@ from indexer.embedding import Precision
 from service.errors import UnknownDatabase
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "indexer" / "demo"
+MODEL_CACHE = Path.home() / ".cache" / "ragsql" / "models"
+PackagedModel = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]  # service/llm/model_files.py
 
 
 class DatabaseConfig(BaseModel):
@@ -29,6 +31,70 @@ class DatabaseConfig(BaseModel):
     description: str = ""
     allowed_functions: list[str] = Field(
         default_factory=list, description="User-defined functions queries may call (refused otherwise)")
+
+
+class BackendConfig(BaseModel):
+    """What every generation backend has: a context window, and for a server a timeout and retries."""
+
+    n_ctx: int = Field(6144, description="Context window: a schema that fits is one prompt prefix, cached")
+    timeout_s: float = Field(120.0, description="Longest wait for one answer from a server")
+    retries: int = Field(2, description="Retries (with backoff) when a server cannot be reached; never on errors")
+
+
+class LlamaCppConfig(BackendConfig):
+    """llama.cpp in-process, on the packaged Qwen2.5-Coder GGUF (or any GGUF file)."""
+
+    kind: Literal["llamacpp"] = "llamacpp"
+    model: PackagedModel = "qwen2.5-coder-1.5b"
+    model_path: Path | None = Field(None, description="Any GGUF file, instead of the packaged model")
+    model_cache: Path = MODEL_CACHE
+    n_threads: int | None = None
+    speculative_decoding: bool = False
+    prefix_cache: bool = Field(
+        True, description="Keep warmed-up prompt prefixes on disk: a restart or a CLI question loads them")
+
+
+class OllamaConfig(BackendConfig):
+    """An Ollama server. It has no tokenizer endpoint: tokens are counted with the same model family's GGUF
+    vocabulary, loaded locally, and `num_ctx` is set from that count (Ollama truncates silently past it)."""
+
+    kind: Literal["ollama"]
+    host: str = "http://127.0.0.1:11434"
+    model: str = Field("ragsql-qwen2.5-coder-1.5b", description="`ragsql model ollama-import` creates it")
+    tokenizer: PackagedModel = "qwen2.5-coder-1.5b"
+    tokenizer_path: Path | None = Field(None, description="A GGUF whose vocabulary and chat template match `model`")
+    model_cache: Path = MODEL_CACHE
+    keep_alive: str = Field("30m", description="How long Ollama keeps the model loaded after a request")
+    seed: int = 1234
+    think: bool | Literal["low", "medium", "high"] | None = Field(
+        None, description="A reasoning model's thinking budget (Ollama's `think`); None: the model's default")
+
+
+class OpenAIConfig(BackendConfig):
+    """An OpenAI-compatible server, e.g. vLLM (its /tokenize, /metrics and prefill extensions are used)."""
+
+    kind: Literal["openai"]
+    base_url: str = "http://127.0.0.1:8011/v1"
+    model: str = "ragsql"
+    api_key: str = "none"
+    n_ctx: int = 4096
+    structured_output: bool = Field(
+        False, description="Ask for JSON {\"sql\": ...} by schema (response_format) instead of prefilling a fence")
+    reasoning_effort: Literal["low", "medium", "high"] | None = Field(
+        None, description="A reasoning model's thinking budget (`reasoning_effort`); None: not a reasoning model")
+    max_thinking_tokens: int = Field(1024, description="Added to max_tokens when reasoning_effort is set")
+
+
+def _backend_kind(value: Any) -> str:
+    # a block without `kind` is llama.cpp's (RAGSQL_LLM__N_CTX=4096 alone keeps the default backend)
+    return value.get("kind", "llamacpp") if isinstance(value, dict) else value.kind
+
+
+LLMConfig = Annotated[
+    Annotated[LlamaCppConfig, Tag("llamacpp")] | Annotated[OllamaConfig, Tag("ollama")]
+    | Annotated[OpenAIConfig, Tag("openai")],
+    Discriminator(_backend_kind),
+]
 
 
 def _demo_databases() -> dict[str, DatabaseConfig]:
@@ -72,19 +138,14 @@ class Settings(BaseSettings):
     top_examples: int = 2
     example_min_score: float = Field(0.85, description="Cosine similarity an example question needs to be used")
 
-    # Generation backend.
-    model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
-    model_path: Path | None = Field(None, description="Any GGUF file, instead of the packaged model")
-    model_cache: Path = Path.home() / ".cache" / "ragsql" / "models"
-    n_ctx: int = Field(6144, description="Context window: a schema that fits is one prompt prefix, cached")
-    n_threads: int | None = None
+    # Generation backend (`[llm]`, kind llamacpp | ollama | openai), and an optional stronger one for hard questions.
+    llm: LLMConfig = Field(default_factory=LlamaCppConfig)
+    escalation: LLMConfig | None = Field(None, description="A second backend that answers what the first got wrong")
+    escalate_below_logprob: float | None = Field(
+        None, description="Escalate an answer whose mean token log-probability is below this (backends that give it)")
     max_new_tokens: int = 256
     prompt_token_budget: int = Field(3400, description="Most prompt tokens when only retrieved tables fit")
-    speculative_decoding: bool = False
     warm_up: bool = Field(True, description="Evaluate the default database's prompt prefix when the API starts")
-    prefix_cache: bool = Field(
-        True, description="Keep warmed-up prompt prefixes on disk (llama.cpp): a restart or a CLI question loads them"
-    )
 
     # Answering.
     max_attempts: int = Field(2, description="Generation attempts: the first plus self-corrections")

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import time
 
-from service.llm.base import LLM, Completion, TokenCallback
+from service.llm.base import LLM, Capabilities, Completion, TokenCallback
 
 COUNT_SUBNETWORKS = "SELECT COUNT(*) FROM subnetwork"
 
 
 class StandInLLM(LLM):
     name = "stand-in"
+    # as the packaged model does (prefix reuse: the pipeline's warm-up runs), less its exact tokenizer
+    capabilities = Capabilities(
+        exact_token_count=False, prefill=True, prefix_reuse=True, saved_prefixes=False, speculative=False,
+        parallel_candidates=False, reasoning_budget=False, context_window=6144, logprobs=False)
 
     def __init__(self, answers: dict[str, str] | None = None, seconds: float = 0.0) -> None:
         self.answers = answers or {}  # a word of the question -> the SQL answered for it
@@ -29,6 +33,7 @@ class StandInLLM(LLM):
         stop: list[str] | None = None,
         max_tokens: int = 256,
         on_token: TokenCallback | None = None,
+        temperature: float = 0.0,
     ) -> Completion:
         question = user.rsplit("Question:", 1)[-1]
         sql = next((s for word, s in self.answers.items() if word in question), COUNT_SUBNETWORKS)
@@ -38,4 +43,4 @@ class StandInLLM(LLM):
             if on_token:
                 on_token(token)
         return Completion(text=text, prompt_tokens=self.count_tokens(system + user), cached_tokens=0,
-                          generated_tokens=len(text.split()), seconds=self.seconds)
+                          generated_tokens=len(text.split()), seconds=self.seconds, model=self.name)

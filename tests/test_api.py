@@ -62,7 +62,8 @@ def error(response: httpx.Response) -> dict:
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready == {"ready": True, "checks": {"model": True, "index": True, "database": True}}
+    assert ready["ready"] is True and ready["checks"] == {"model": True, "index": True, "database": True}
+    assert ready["backends"] == {"llm": {"ok": True, "backend": "StandInLLM", "model": "stand-in"}}
 
 
 def test_ask_returns_sql_rows_context_timings_and_tokens(client: TestClient) -> None:

@@ -95,5 +95,5 @@ def test_bad_input_gets_a_one_line_error_and_leaves_the_index(ragsql: Invoke, tm
 def test_ask_without_a_model_file_is_a_one_line_error(ragsql: Invoke, tmp_path: Path, monkeypatch) -> None:
     databases = demo(tmp_path)
     assert ragsql("index", databases=databases)[0] == 0
-    monkeypatch.setenv("RAGSQL_MODEL_PATH", str(tmp_path / "absent.gguf"))
+    monkeypatch.setenv("RAGSQL_LLM__MODEL_PATH", str(tmp_path / "absent.gguf"))
     one_line_error(*ragsql("ask", "How many NR cells are there?", databases=databases), "model file not found")

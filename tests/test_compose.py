@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 import shlex
+import typing
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 import typer
 import yaml
+from pydantic import BaseModel
 
 from service.api import create_app
 from service.cli import app
@@ -44,14 +47,37 @@ def test_ragsql_command_is_accepted_by_the_real_cli() -> None:
     assert context.params["host"] == "0.0.0.0"  # reachable through the published port
 
 
+def setting_value(env: dict[str, str]) -> Settings:
+    """The settings these variables make, as ragsql reads them; a variable that names no setting fails (pydantic
+    would ignore it): each `__`-separated part must be a field of the model (or backend block) it descends into."""
+    for name in env:
+        assert name.startswith("RAGSQL_"), name
+        model: Any = Settings
+        for part in name[7:].lower().split("__"):
+            assert model is not None, name
+            fields = {f: i for m in _models(model) for f, i in m.model_fields.items()}
+            assert part in fields, name
+            model = fields[part].annotation
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, str(value))
+        return Settings()
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds (a backend block is a union of them)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models(arg)]
+
+
 def test_environment_names_real_settings_and_points_at_the_qdrant_service() -> None:
     env = SERVICES["ragsql"]["environment"]
-    for name in env:
-        assert name.startswith("RAGSQL_") and name[7:].lower() in Settings.model_fields, name
-    qdrant = urlparse(env["RAGSQL_QDRANT_URL"])
+    settings = setting_value(env)
+    qdrant = urlparse(settings.qdrant_url)
     assert qdrant.hostname == "qdrant" and qdrant.port == container_port(SERVICES["qdrant"])
     mounts = {v.split(":")[1] for v in SERVICES["ragsql"]["volumes"]}
-    assert {env["RAGSQL_HOME"], env["RAGSQL_MODEL_CACHE"]} <= mounts  # index, feedback and model survive
+    assert {str(settings.home), str(settings.llm.model_cache)} <= mounts  # index, feedback and model survive
 
 
 def test_healthcheck_probes_a_route_the_app_serves() -> None:

@@ -135,7 +135,7 @@ class CrashingModel:
     """The real model, except that it fails on questions that ask it to (a crash inside the model)."""
 
     def __init__(self, real) -> None:
-        self.real, self.name = real, real.name
+        self.real, self.name, self.capabilities = real, real.name, real.capabilities
 
     def count_tokens(self, text: str) -> int:
         return self.real.count_tokens(text)

@@ -65,7 +65,7 @@ class FirstAnswerBroken:
 
     def __init__(self, real, first: str = "SELECT COUNT(*) FROM nrcelldu WHERE adminstate = 'LOCKED'\n") -> None:
         self.real, self.calls, self.first = real, 0, first
-        self.name = real.name
+        self.name, self.capabilities = real.name, real.capabilities
 
     def count_tokens(self, text: str) -> int:
         return self.real.count_tokens(text)

@@ -9,13 +9,13 @@ import pytest
 
 from service.llm.llamacpp import LlamaCppLLM
 from service.llm.model_files import packaged_model_file
-from service.settings import Settings
+from service.settings import MODEL_CACHE
 
 pytestmark = pytest.mark.slow
 
 
 def new_process_model(state_dir: Path, n_ctx: int = 1024) -> LlamaCppLLM:
-    return LlamaCppLLM(packaged_model_file("qwen2.5-coder-1.5b", Settings().model_cache), n_ctx, state_dir=state_dir)
+    return LlamaCppLLM(packaged_model_file("qwen2.5-coder-1.5b", MODEL_CACHE), n_ctx, state_dir=state_dir)
 
 
 def schema_prompt(subject: str) -> tuple[str, str]:

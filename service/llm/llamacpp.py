@@ -8,14 +8,35 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from service.errors import LLMUnavailable
-from service.llm.base import LLM, Completion, TokenCallback
+from service.llm.base import LLM, Capabilities, Completion, TokenCallback
 from service.llm.saved_prefixes import SavedPrefixes, common_prefix
+from service.llm.template import ChatTemplate
 
 # Load a saved prefix instead of evaluating when it holds this many more of the prompt's tokens than the cache
 # does: ~3 s of evaluation against ~0.7 s to load the largest state.
 _WORTH_LOADING = 256
+_SEED = 1234  # fixed (0 would mean random); decoding is greedy anyway
+
+
+class _LogprobRecorder:
+    """A logits processor that changes nothing and records the log-probability of the likeliest token, which is
+    the one greedy decoding picks: the answer's confidence, without llama.cpp's logits_all (n_ctx x vocabulary)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def __call__(self, input_ids: Any, scores: np.ndarray) -> np.ndarray:
+        top = float(scores.max())
+        self.values.append(-float(np.log(np.exp(scores - top, dtype=np.float64).sum())))
+        return scores
+
+    def mean(self) -> float | None:
+        return sum(self.values) / len(self.values) if self.values else None
 
 
 class LlamaCppLLM(LLM):
@@ -29,7 +50,6 @@ class LlamaCppLLM(LLM):
     ) -> None:
         import llama_cpp  # heavy import: only when this backend is used
         from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
         if not model_path.is_file():
@@ -40,27 +60,28 @@ class LlamaCppLLM(LLM):
             n_ctx=n_ctx,
             n_threads=n_threads or os.cpu_count(),
             n_batch=512,
-            seed=1234,  # fixed (0 would mean random); decoding is greedy anyway
+            seed=_SEED,
             verbose=False,
             # prompt-lookup drafts are verified against the logits of every drafted position, which llama-cpp-python
             # only keeps with logits_all (n_ctx x vocabulary floats: ~3.7 GB for Qwen at 6,144 tokens)
             draft_model=LlamaPromptLookupDecoding(num_pred_tokens=4) if speculative else None,
             logits_all=speculative,
         )
-        template = self._llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise LLMUnavailable(f"{model_path.name} carries no chat template")
-        vocab = self._llm._model
-        self._format = Jinja2ChatFormatter(
-            template,
-            eos_token=vocab.token_get_text(self._llm.token_eos()),
-            bos_token=vocab.token_get_text(self._llm.token_bos()),
-        )
+        self._template = ChatTemplate(self._llm)
         self._lock = threading.Lock()  # one context: requests take turns, never interleave
         stat = model_path.stat()  # a saved state fits only this model file, context size and llama.cpp
         identity = [str(model_path.resolve()), stat.st_size, stat.st_mtime_ns, n_ctx, llama_cpp.__version__]
         # none with speculative decoding: its states would carry n_ctx x vocabulary logits (3.7 GB)
         self._saved = SavedPrefixes(state_dir, identity) if state_dir and not speculative else None
+        self.capabilities = Capabilities(
+            exact_token_count=True, prefill=True, prefix_reuse=True, saved_prefixes=self._saved is not None,
+            speculative=speculative, parallel_candidates=False, reasoning_budget=False, context_window=n_ctx,
+            logprobs=True,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "llamacpp", "model": self.name, "seed": _SEED,
+                "speculative": "prompt-lookup" if self.capabilities.speculative else None}
 
     def forget_prefix(self) -> None:
         """Drop the reusable KV state, so the next prompt is evaluated from scratch (cold-start benchmarks)."""
@@ -91,6 +112,7 @@ class LlamaCppLLM(LLM):
         stop: list[str] | None = None,
         max_tokens: int = 256,
         on_token: TokenCallback | None = None,
+        temperature: float = 0.0,
     ) -> Completion:
         tokens = self._tokens(system, user, prefill)
         with self._lock:
@@ -102,8 +124,10 @@ class LlamaCppLLM(LLM):
             started = time.perf_counter()
             pieces: list[str] = []
             generated = 0
+            confidence = _LogprobRecorder()
             for chunk in self._llm.create_completion(
-                tokens, max_tokens=max_tokens, temperature=0.0, stop=stop or [], stream=True
+                tokens, max_tokens=max_tokens, temperature=temperature, stop=stop or [], stream=True,
+                logits_processor=[confidence],  # type: ignore[list-item]
             ):
                 piece = chunk["choices"][0]["text"]
                 generated += 1
@@ -116,10 +140,10 @@ class LlamaCppLLM(LLM):
             cached_tokens=cached,
             generated_tokens=generated,
             seconds=time.perf_counter() - started,
+            logprob_mean=confidence.mean(),
+            model=self.name,
         )
 
     def _tokens(self, system: str, user: str, prefill: str) -> list[int]:
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        prompt = self._format(messages=messages).prompt + prefill
-        return self._llm.tokenize(prompt.encode(), add_bos=False, special=True)
+        return self._template.tokens(self._template.render(system, user, prefill))
 

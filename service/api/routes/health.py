@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -19,13 +21,23 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(rt: RuntimeDep, loader: LoaderDep) -> JSONResponse:
-    """Ready when the model is loaded, the default database indexed and reachable. `warnings` says when the
-    database user can do more than read (ragsql never writes, but a read-only user is the last wall)."""
+    """Ready when the model is loaded and its backend answers, the default database indexed and reachable.
+    `backends` says what each model backend reports (a server's state, its speculative acceptance rate);
+    `warnings` says when the database user can do more than read (a read-only user is the last wall)."""
     checks, warnings = await run_in_threadpool(_backing_checks, rt)
-    checks = {"model": loader.ready, **checks}
+    backends = await run_in_threadpool(_backend_states, rt) if loader.ready else {}
+    checks = {"model": loader.ready and all(b["ok"] for b in backends.values()), **checks}
     ready = all(checks.values())
-    body = {"ready": ready, "checks": checks, **({"warnings": warnings} if warnings else {})}
+    body = {"ready": ready, "checks": checks, **({"backends": backends} if backends else {}),
+            **({"warnings": warnings} if warnings else {})}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _backend_states(rt: Runtime) -> dict[str, dict[str, Any]]:
+    states = {"llm": rt.llm.health()}
+    if rt.escalation is not None:
+        states["escalation"] = rt.escalation.health()
+    return states
 
 
 def _backing_checks(rt: Runtime) -> tuple[dict[str, bool], list[str]]:
