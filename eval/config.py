@@ -22,6 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "retrieval": {"whole_schema": False},  # only the retrieved tables, even when the whole schema would fit
     "no-examples": {"use_examples": False},
     "no-self-correction": {"max_attempts": 1},
+    "no-value-links": {"link_values": False},
     "0.5b": {"llm": {"model": "qwen2.5-coder-0.5b"}},
     # the 0.5B model first, the 1.5B one for what it gets wrong (service/escalation.py)
     "escalate-0.5b-1.5b": {"llm": {"model": "qwen2.5-coder-0.5b"}, "escalation": {"model": "qwen2.5-coder-1.5b"}},

@@ -22,9 +22,9 @@ from service.prompt import STOP, PromptBuilder, Retry, relevant_terms
 from service.repair import repair_columns
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
-from service.values import link_values
 from service.runtime import Runtime
 from service.sql_guard import CheckedSQL
+from service.values import link_values
 
 EventCallback = Callable[[str, dict[str, Any]], None]  # ("stage" | "token", data)
 Stage = Callable[[str], AbstractContextManager[None]]  # times a stage of the ask
@@ -79,8 +79,10 @@ class AskPipeline:
             result.context = retrieve(self.rt.searcher, catalog, db_id, question, s.top_tables, s.top_columns,
                                       s.top_examples if use_examples else 0, s.example_min_score)
             result.context.terms = [g["term"] for g in relevant_terms(catalog, result.context, question)]
-            result.context.values = link_values(question, catalog, [t.table for t in result.context.tables],
-                                                lambda table, column: self.rt.sample_value(db_id, table, column))
+            if s.link_values:
+                result.context.values = link_values(
+                    question, catalog, [t.table for t in result.context.tables],
+                    lambda table, column: self.rt.sample_value(db_id, table, column))
         answer = (catalog, question, execute, max_rows or s.max_rows, whole_schema, max_attempts or s.max_attempts)
         self._answer(self.rt.llm, result, stage, emit, *answer)
         stronger = self.rt.escalation

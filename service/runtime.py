@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 
 import sqlalchemy as sa
-from functools import cached_property
 
 from indexer.documents import example_document
 from indexer.embedding import Embedder, SentenceTransformerEmbedder

@@ -149,6 +149,7 @@ class Settings(BaseSettings):
 
     # Answering.
     max_attempts: int = Field(2, description="Generation attempts: the first plus self-corrections")
+    link_values: bool = Field(True, description="Tie the question's words and dates to stored values in the prompt")
     max_rows: int = 1000
     query_timeout_s: float = 10.0
     max_result_bytes: int = Field(16 * 2**20, description="Rows stop at this size too; `truncated` says so")
