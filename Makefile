@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 		$(PY) -m pip wheel -q --no-deps --no-cache-dir -w $(LLAMA_WHEELS) '$(LLAMA_REQUIREMENT)'
-	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -e '.[model,dev]'
+	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -e '.[model,small-model,dev]'
 	touch $@
 
 run: install
