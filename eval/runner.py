@@ -117,7 +117,9 @@ def _metrics(
     code: dict[str, Any],
 ) -> dict[str, Any]:
     """The records' metrics, with what they depend on: configuration, model file, the commit that answered."""
-    settings = rt.settings.model_dump(mode="json", exclude={"databases", "api_key", "qdrant_api_key"})
+    secrets = {"databases": True, "api_key": True, "qdrant_api_key": True,
+               "llm": {"api_key"}, "escalation": {"api_key"}}  # an OpenAI-compatible server's key
+    settings = rt.settings.model_dump(mode="json", exclude=secrets)
     return {
         "run": {**spec.model_dump(exclude={"config", "question_ids"}), "questions": len(records),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds_this_session": round(seconds, 1),

@@ -35,6 +35,11 @@ class Completion:
     model: str = ""  # which model answered (escalation records it)
 
 
+def mean_logprob(logprobs: list[float]) -> float | None:
+    """An answer's confidence: the mean log-probability of its tokens (None when the backend gave none)."""
+    return sum(logprobs) / len(logprobs) if logprobs else None
+
+
 class LLM(ABC):
     name: str
     capabilities: Capabilities

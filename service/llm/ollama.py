@@ -12,7 +12,7 @@ from typing import Any
 import ollama
 
 from service.errors import BadRequest
-from service.llm.base import LLM, Capabilities, Completion, TokenCallback
+from service.llm.base import LLM, Capabilities, Completion, TokenCallback, mean_logprob
 from service.llm.model_files import packaged_model_file
 from service.llm.remote import probe, with_retries
 from service.llm.template import ChatTemplate, vocabulary
@@ -104,7 +104,7 @@ class OllamaLLM(LLM):
             cached_tokens=max(prompt_tokens - evaluated, 0),  # Ollama evaluates only what its cache lacks
             generated_tokens=(last.eval_count or 0) if last else 0,
             seconds=time.perf_counter() - started,
-            logprob_mean=sum(logprobs) / len(logprobs) if logprobs else None,
+            logprob_mean=mean_logprob(logprobs),
             model=self.name,
         )
 

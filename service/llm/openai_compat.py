@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import openai
 
-from service.llm.base import LLM, Capabilities, Completion, TokenCallback
+from service.llm.base import LLM, Capabilities, Completion, TokenCallback, mean_logprob
 from service.llm.remote import probe, with_retries
 from service.settings import OpenAIConfig
 
@@ -153,7 +153,7 @@ class OpenAILLM(LLM):
             cached_tokens=(details.cached_tokens or 0) if details else 0,
             generated_tokens=usage.completion_tokens if usage else 0,
             seconds=seconds,
-            logprob_mean=sum(logprobs) / len(logprobs) if logprobs else None,
+            logprob_mean=mean_logprob(logprobs),
             model=self.name,
         )
 
