@@ -245,14 +245,16 @@ def test_asking_while_the_model_loads_is_503_with_retry_after(stand_in_runtime: 
         assert ready(c).post("/v1/ask", json={"question": "How many subnetworks are there?"}).status_code == 200
 
 
-def test_an_index_locked_by_another_process_is_503_saying_what_to_do(tmp_path: Path) -> None:
+def test_an_index_locked_by_another_process_is_503_saying_what_to_do(tmp_path: Path, embedder) -> None:
+    # the stand-in model: a real one would go on loading in the app's start-up thread after this test
+    runtime = Runtime(Settings(home=tmp_path, warm_up=False), llm=StandInLLM(), embedder=embedder)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from indexer.vectorstore.qdrant import QdrantStore; "
          "store = QdrantStore(path=__import__('pathlib').Path(sys.argv[1])); print('held', flush=True); time.sleep(60)",
          str(tmp_path / "qdrant")], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with TestClient(create_app(Settings(home=tmp_path, warm_up=False))) as c:
+        with TestClient(create_app(runtime=runtime)) as c:
             response = c.get("/v1/databases")
             holder.kill()
             holder.wait()
@@ -260,6 +262,7 @@ def test_an_index_locked_by_another_process_is_503_saying_what_to_do(tmp_path: P
     finally:
         holder.kill()
         holder.wait()
+        runtime.close()
     assert response.status_code == 503
     body = error(response)
     assert body["type"] == "store_locked" and "in use by another ragsql process" in body["message"]
