@@ -5,8 +5,6 @@ test per surface asks the real model: in-process, over the stream, and as a real
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +21,7 @@ from service.api import create_app
 from service.feedback import FeedbackStore
 from service.runtime import Runtime
 from service.settings import DatabaseConfig, Settings
-from tests.conftest import REPO
+from tests.conftest import REPO, serving
 from tests.stand_in import StandInLLM
 
 SLOW_SQL = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
@@ -296,36 +294,10 @@ def test_real_model_answers_in_process_and_over_the_stream(demo_runtime, demo_pi
     assert "".join(d["text"] for k, d in events if k == "token").strip()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_real_uvicorn_process(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "RAGSQL_HOME": str(tmp_path / "home"), "RAGSQL_WARM_UP": "false",
-           "RAGSQL_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 240
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.time() < deadline, "server did not become ready"
-            time.sleep(1)
+    with serving("service.cli serve", tmp_path / "home", RAGSQL_WARM_UP="false") as base:
         rows = httpx.post(f"{base}/v1/sql", json={"sql": "SELECT COUNT(*) FROM nrcelldu"}, timeout=30).json()
         assert rows["rows"] == [[39]]
         missing = httpx.post(f"{base}/v1/ask", json={"question": "?", "db": "nope"}, timeout=30)
         assert missing.status_code == 404 and "unknown database" in missing.json()["error"]["message"]
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert "Traceback" not in output, output

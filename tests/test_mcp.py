@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -29,6 +28,7 @@ from mcp_server.editor_config import ragsql_executable
 from service.api import create_app
 from service.runtime import Runtime
 from service.settings import Settings
+from tests.conftest import free_port
 from tests.stand_in import StandInLLM
 
 RAGSQL = ragsql_executable()
@@ -47,12 +47,6 @@ def server_env(home: Path) -> dict[str, str]:
     """A server of its own: its own state folder (embedded Qdrant allows one process per folder), no config."""
     return {"RAGSQL_HOME": str(home), "RAGSQL_CONFIG": str(home / "absent.toml"), "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_VERBOSITY": "error", "RAGSQL_WARM_UP": "false"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(ready: Any, seconds: float, what: str) -> None:

@@ -7,18 +7,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import serving
 
 pytestmark = pytest.mark.slow
 
@@ -35,39 +30,13 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`ragsql serve` on a free port, a fresh home and an API key; ready once the model has warmed up."""
-    folder = tmp_path_factory.mktemp("playground-server")
-    port = free_port()
-    env = {**os.environ, "RAGSQL_HOME": str(folder / "home"), "RAGSQL_PORT": str(port), "RAGSQL_API_KEY": KEY}
-    log = (folder / "server.log").open("w")  # a file, not a pipe: a full pipe would block the server
-    server = subprocess.Popen([str(Path(sys.executable).parent / "ragsql"), "serve"], cwd=REPO, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 480  # index, load the model, warm up: ~3 min on two idle cores, more when busy
-        while True:
-            assert server.poll() is None, (folder / "server.log").read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.time() < deadline, "the server did not become ready:\n" + (folder / "server.log").read_text()
-            time.sleep(1)
+    """`ragsql serve` on a free port, a fresh home and an API key; ready once the model has warmed up (index,
+    load the model, warm up: ~3 min on two idle cores, more when busy)."""
+    with serving("ragsql serve", tmp_path_factory.mktemp("playground-server") / "home", 480,
+                 RAGSQL_API_KEY=KEY) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-    assert "Traceback" not in (folder / "server.log").read_text()
 
 
 @pytest.fixture(scope="module")
