@@ -19,7 +19,6 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from bench.vllm_server import free_port
 from service.api import create_app
 from service.cli import app
 from service.errors import BadRequest, LLMUnavailable
@@ -28,6 +27,7 @@ from service.llm.ollama import CTX_STEP, OllamaLLM
 from service.pipeline import AskPipeline
 from service.runtime import Runtime
 from service.settings import MODEL_CACHE, OllamaConfig
+from tests.conftest import free_port
 from tests.readiness import wait_ready
 from tests.stand_in import COUNT_SUBNETWORKS
 
