@@ -15,7 +15,7 @@ import numpy as np
 
 from service.errors import LLMUnavailable
 from service.llm.base import LLM, Capabilities, Completion, TokenCallback
-from service.llm.lookup_decoding import DecodeStats, greedy_lookup
+from service.llm.lookup_decoding import DecodeStats, greedy_lookup, top_logprob
 from service.llm.saved_prefixes import SavedPrefixes, common_prefix
 from service.llm.template import ChatTemplate
 
@@ -33,8 +33,7 @@ class _LogprobRecorder:
         self.values: list[float] = []
 
     def __call__(self, input_ids: Any, scores: np.ndarray) -> np.ndarray:
-        top = float(scores.max())
-        self.values.append(-float(np.log(np.exp(scores - top, dtype=np.float64).sum())))
+        self.values.append(top_logprob(scores))
         return scores
 
     def mean(self) -> float | None:

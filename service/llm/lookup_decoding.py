@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from llama_cpp import llama_cpp
 
+from service.llm.saved_prefixes import common_prefix
+
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
@@ -52,7 +54,7 @@ def greedy_lookup(
     far)`. Reuses the KV cache's common prefix with the last request, as llama-cpp-python's own generate does,
     and leaves `llm.input_ids`/`n_tokens` describing the cache for the next request."""
     stats = stats or DecodeStats()
-    cached = _common_prefix(llm.input_ids[: llm.n_tokens], prompt)
+    cached = common_prefix(llm.input_ids[: llm.n_tokens], prompt)
     llm.n_tokens = min(cached, len(prompt) - 1)  # the last prompt token is evaluated again: its logits are needed
     llm.eval(prompt[llm.n_tokens:])
     logits = _rows(llm, 1)
@@ -67,7 +69,7 @@ def greedy_lookup(
         token = int(np.argmax(logits[-1]))
         if ends(token):
             return
-        stats.logprobs.append(_top_logprob(logits[-1]))
+        stats.logprobs.append(top_logprob(logits[-1]))
         generated.append(token)
         history.append(token)
         yield token
@@ -94,7 +96,7 @@ def greedy_lookup(
         for i, token in enumerate(guess[:accepted]):
             if ends(token):
                 return
-            stats.logprobs.append(_top_logprob(rows[i]))
+            stats.logprobs.append(top_logprob(rows[i]))
             generated.append(token)
             history.append(token)
             yield token
@@ -109,16 +111,7 @@ def _rows(llm: Llama, n: int) -> np.ndarray:
     return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n * vocab,)).reshape(n, vocab).copy()
 
 
-def _top_logprob(row: np.ndarray) -> float:
+def top_logprob(row: np.ndarray) -> float:
     """The log-probability of the likeliest token, the one greedy decoding picks."""
     top = float(row.max())
     return -float(np.log(np.exp(row - top, dtype=np.float64).sum()))
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
