@@ -1,12 +1,15 @@
-"""Deterministic column repairs tried before asking the model again, for slips whose intent is unambiguous:
+"""Deterministic repairs of a model's SQL, for slips whose intent is unambiguous.
 
+Columns, tried before asking the model again (small models make these slips often, and a retry tends to repeat
+them word for word):
 - a column qualified with the alias of a table that lacks it, when exactly one other table of the same SELECT
   has it (`T2.name` where T2 is `singer_in_concert` and only `singer`, T1, has `name`);
 - a column spelled differently from the schema only in case and separators (`pet_type` for `PetType`), when
   exactly one column of the SELECT's tables has that spelling.
 
-Small models make these slips often (86 of 567 Spider dev answers failed with an unknown column) and a retry
-tends to repeat them word for word."""
+Joins, on every answer (the query runs, so nothing else would catch it): a join condition that compares a
+column with itself (`JOIN car_names AS T2 ON T2.MakeId = T2.MakeId`, a cross join in effect) becomes the
+foreign key that links the joined table to one written before it, when exactly one does."""
 
 from __future__ import annotations
 
@@ -72,3 +75,59 @@ def _spelling(name: str) -> str:
 def _own(select: exp.Select, kind: type[exp.Expression]) -> list:
     """Nodes of `kind` that belong to this SELECT, not to a subquery inside it."""
     return [node for node in select.find_all(kind) if node.find_ancestor(exp.Select) is select]
+
+
+def repair_joins(sql: str, catalog: SchemaCatalog) -> str | None:
+    """The query with each self-comparing join condition replaced by its foreign key; None when none was."""
+    try:
+        tree = sqlglot.parse_one(sql, read=catalog.dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    repaired = False
+    for select in tree.find_all(exp.Select):
+        earlier: list[tuple[str, TableInfo]] = []  # (alias as written, table) in the order the query names them
+        source = select.args.get("from_")
+        for table in [source.this if source else None, *(j.this for j in _joins(select))]:
+            if not isinstance(table, exp.Table) or not catalog.find(table.name):
+                break  # a derived table: its columns are not the catalog's
+            info = catalog.tables[catalog.find(table.name) or ""]
+            join = table.parent if isinstance(table.parent, exp.Join) else None
+            condition = join.args.get("on") if join else None
+            if _compares_itself(condition) and earlier:
+                link = _link((table.alias_or_name, info), earlier, condition.this.name)
+                if link:
+                    condition.replace(link)
+                    repaired = True
+            earlier.append((table.alias_or_name, info))
+    return tree.sql(dialect=catalog.dialect) if repaired else None
+
+
+def _joins(select: exp.Select) -> list[exp.Join]:
+    return list(select.args.get("joins") or [])
+
+
+def _compares_itself(condition: exp.Expression | None) -> bool:
+    if not isinstance(condition, exp.EQ):
+        return False
+    left, right = condition.this, condition.expression
+    return (isinstance(left, exp.Column) and isinstance(right, exp.Column)
+            and left.table.lower() == right.table.lower() and left.name.lower() == right.name.lower())
+
+
+def _link(joined: tuple[str, TableInfo], earlier: list[tuple[str, TableInfo]], written: str) -> exp.EQ | None:
+    """The equality of the one single-column foreign key between `joined` and an earlier table (the one on the
+    column the model wrote, when several are)."""
+    alias, table = joined
+    links = []
+    for other_alias, other in earlier:
+        for source, target, source_alias, target_alias in ((table, other, alias, other_alias),
+                                                          (other, table, other_alias, alias)):
+            for fk in source.foreign_keys:
+                if len(fk.columns) == 1 and fk.ref_table.lower() == target.name.lower():
+                    links.append((source_alias, fk.columns[0], target_alias, fk.ref_columns[0]))
+    if len(links) > 1:
+        links = [link for link in links if written.lower() in (link[1].lower(), link[3].lower())]
+    if len(links) != 1:
+        return None
+    a_alias, a_column, b_alias, b_column = links[0]
+    return exp.EQ(this=exp.column(a_column, a_alias), expression=exp.column(b_column, b_alias))

@@ -1,17 +1,18 @@
-"""The deterministic column repairs (wrong table alias, other spelling), on Spider's concert_singer tables
-(hand-built catalog: the rules need only names)."""
+"""The deterministic repairs: columns (wrong table alias, other spelling), on Spider's concert_singer tables, and
+join conditions comparing a column with itself, on car_1's (hand-built catalogs: the rules need only names and
+keys)."""
 
 from __future__ import annotations
 
 import pytest
 
-from indexer.models import ColumnInfo, TableInfo
+from indexer.models import ColumnInfo, ForeignKey, TableInfo
 from service.catalog import SchemaCatalog
-from service.repair import repair_columns
+from service.repair import repair_columns, repair_joins
 
 
-def table(name: str, *columns: str) -> TableInfo:
-    return TableInfo(name, [ColumnInfo(c, "TEXT") for c in columns])
+def table(name: str, *columns: str, keys: tuple[ForeignKey, ...] = ()) -> TableInfo:
+    return TableInfo(name, [ColumnInfo(c, "TEXT") for c in columns], list(keys))
 
 
 CATALOG = SchemaCatalog("sqlite", "", [], {
@@ -71,3 +72,48 @@ def test_column_moves_or_is_respelled_to_the_one_that_fits(sql: str, repaired: s
 )
 def test_nothing_is_repaired_without_exactly_one_fit(sql: str) -> None:
     assert repair_columns(sql, CATALOG) is None
+
+
+CARS = SchemaCatalog("sqlite", "", [], {
+    t.name: t for t in (
+        table("car_makers", "Id", "Maker", "FullName"),
+        table("model_list", "ModelId", "Maker", "Model", keys=(ForeignKey(["Maker"], "car_makers", ["Id"]),)),
+        table("car_names", "MakeId", "Model", "Make", keys=(ForeignKey(["Model"], "model_list", ["Model"]),)),
+        table("cars_data", "Id", "Weight", "Edispl", keys=(ForeignKey(["Id"], "car_names", ["MakeId"]),)),
+    )
+})
+
+
+@pytest.mark.parametrize(
+    ("sql", "repaired"),
+    [
+        # Spider dev 97 as the 1.5B model wrote it: T2 compared with itself, a cross join in effect
+        ("SELECT T2.Model FROM cars_data AS T1 INNER JOIN car_names AS T2 ON T2.MakeId = T2.MakeId "
+         "WHERE T1.Weight < (SELECT AVG(Weight) FROM cars_data)",
+         "SELECT T2.Model FROM cars_data AS T1 INNER JOIN car_names AS T2 ON T1.Id = T2.MakeId "
+         "WHERE T1.Weight < (SELECT AVG(Weight) FROM cars_data)"),
+        # unaliased, and the key points the other way (the earlier table references the joined one)
+        ("SELECT AVG(cars_data.Edispl) FROM cars_data JOIN car_names ON car_names.Model = car_names.Model",
+         "SELECT AVG(cars_data.Edispl) FROM cars_data JOIN car_names ON cars_data.Id = car_names.MakeId"),
+        # the third table of a chain links to the second
+        ("SELECT T3.FullName FROM car_names AS T1 JOIN model_list AS T2 ON T1.Model = T2.Model "
+         "JOIN car_makers AS T3 ON T3.Id = T3.Id",
+         "SELECT T3.FullName FROM car_names AS T1 JOIN model_list AS T2 ON T1.Model = T2.Model "
+         "JOIN car_makers AS T3 ON T2.Maker = T3.Id"),
+    ],
+)
+def test_a_join_comparing_a_column_with_itself_gets_its_foreign_key(sql: str, repaired: str) -> None:
+    assert repair_joins(sql, CARS) == repaired
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1 FROM cars_data AS T1 JOIN car_names AS T2 ON T1.Id = T2.MakeId",  # a real condition
+        "SELECT 1 FROM car_makers AS T1 JOIN cars_data AS T2 ON T2.Id = T2.Id",  # no key links them
+        "SELECT 1 FROM (SELECT * FROM cars_data) AS T1 JOIN car_names AS T2 ON T2.MakeId = T2.MakeId",  # derived
+        "SELECT 1 FROM cars_data WHERE Id = Id",  # not a join
+    ],
+)
+def test_no_join_is_repaired_without_exactly_one_key(sql: str) -> None:
+    assert repair_joins(sql, CARS) is None
