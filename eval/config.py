@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from eval.sets import DEFAULT_DATA
 from service.settings import Settings
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -23,6 +24,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "no-examples": {"use_examples": False},
     "no-self-correction": {"max_attempts": 1},
     "no-value-links": {"link_values": False},
+    "candidates-5": {"candidates": 5},  # the greedy answer and 4 sampled ones, voted by their rows
+    "recheck": {"recheck_doubtful": True},  # one more attempt for an empty, all-NULL or disputed answer
+    # DAIL-style examples: Spider train's most similar questions (other databases, never dev questions)
+    "train-examples": {"example_pool": str(DEFAULT_DATA / "spider" / "train.json")},
     "0.5b": {"llm": {"model": "qwen2.5-coder-0.5b"}},
     # the 0.5B model first, the 1.5B one for what it gets wrong (service/escalation.py)
     "escalate-0.5b-1.5b": {"llm": {"model": "qwen2.5-coder-0.5b"}, "escalation": {"model": "qwen2.5-coder-1.5b"}},

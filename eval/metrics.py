@@ -32,7 +32,29 @@ def compute_metrics(records: list[Record]) -> dict[str, Any]:
         "latency_s": _latency(records),
         "tokens": _tokens(records),
         "escalation": _escalation(records),
+        "candidates": _candidates(records),
+        "recheck": _recheck(records),
     }
+
+
+def _candidates(records: list[Record]) -> dict[str, Any] | None:
+    """With several candidates per question: how often they agreed, and accuracy when they did and did not."""
+    voted = [r for r in records if r.get("candidates_agreeing") is not None]
+    if not voted:
+        return None
+    most = max(r["candidates_agreeing"] for r in voted)
+    unanimous = [r for r in voted if r["candidates_agreeing"] == most]
+    split = [r for r in voted if r["candidates_agreeing"] < most]
+    mean = float(np.mean([r["candidates_agreeing"] for r in voted]))
+    return {"questions": len(voted), "mean_agreeing": round(mean, 2), "all_agree": accuracy(unanimous),
+            "split": accuracy(split)}
+
+
+def _recheck(records: list[Record]) -> dict[str, Any]:
+    """Answers that ran but were doubted (no rows, only NULLs, split candidates) and got one more attempt."""
+    doubted = [r for r in records if any(a.get("doubt") for a in r["attempts"])]
+    reasons = Counter(next(a["doubt"] for a in r["attempts"] if a.get("doubt")).split(".")[0] for r in doubted)
+    return {"count": len(doubted), "reasons": dict(reasons), "accuracy": accuracy(doubted)["accuracy"]}
 
 
 def _escalation(records: list[Record]) -> dict[str, Any]:
@@ -112,6 +134,8 @@ def _latency(records: list[Record]) -> dict[str, dict[str, float]]:
 
 
 def _tokens(records: list[Record]) -> dict[str, Any]:
-    totals = {kind: sum(r["tokens"][kind] for r in records) for kind in ("prompt", "cached", "generated")}
+    kinds = ("prompt", "cached", "generated", "drafted", "accepted")
+    totals = {kind: sum(r["tokens"].get(kind, 0) for r in records) for kind in kinds}
     per_question = {kind: round(total / len(records), 1) if records else None for kind, total in totals.items()}
-    return {"total": totals, "per_question": per_question}
+    acceptance = round(totals["accepted"] / totals["drafted"], 4) if totals["drafted"] else None
+    return {"total": totals, "per_question": per_question, "draft_acceptance": acceptance}

@@ -165,6 +165,7 @@ def evaluate_question(pipeline: AskPipeline, rt: Runtime, q: Question, config: E
         "row_count": result.row_count if result.executed else None,
         "model": result.model,
         "escalated": result.escalated,
+        "candidates_agreeing": result.candidates_agreeing,
     }
     if not result.executed or result.error:
         return record | {"category": result.error_kind or "no_sql"}

@@ -37,7 +37,8 @@ class ScoredExample(BaseModel):
     question: str
     sql: str
     score: float
-    source: str = Field(description="docs (the schema docs' examples) or feedback (verified by a user)")
+    source: str = Field(description="docs (the schema docs' examples), feedback (verified by a user) or pool "
+                        "(another database's, for its SQL pattern)")
 
 
 @dataclass

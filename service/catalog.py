@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from indexer.example_pool import words_of_names
 from indexer.models import TableInfo
 from indexer.vectorstore import VectorStore
 
@@ -40,6 +42,11 @@ class SchemaCatalog:
             return name
         lowered = name.lower()
         return next((t for t in self.tables if t.lower() == lowered), None)
+
+    @cached_property
+    def words(self) -> set[str]:
+        """The words of its table and column names: what a question's masked form hides."""
+        return words_of_names([*self.tables, *(c.name for t in self.tables.values() for c in t.columns)])
 
     def column_map(self) -> dict[str, list[str]]:
         return {name: [c.name for c in t.columns] for name, t in self.tables.items()}

@@ -12,14 +12,15 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from service.candidates import AttemptFailed, Outcome, choose, doubt
 from service.catalog import SchemaCatalog
 from service.databases import QueryResult
 from service.errors import BadRequest, QueryFailed, QueryTimeout, SQLRefused
 from service.escalation import answer_of, escalation_reason, keep_better
 from service.extract import extract_sql
 from service.llm import LLM
-from service.prompt import STOP, PromptBuilder, Retry, relevant_terms
-from service.repair import repair_columns
+from service.prompt import STOP, Prompt, PromptBuilder, Retry, relevant_terms
+from service.repair import repair_columns, repair_joins
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
 from service.runtime import Runtime
@@ -29,13 +30,6 @@ from service.values import link_values
 EventCallback = Callable[[str, dict[str, Any]], None]  # ("stage" | "token", data)
 Stage = Callable[[str], AbstractContextManager[None]]  # times a stage of the ask
 CLOSING_FENCE = ["\n```"]  # the stop without a prefilled opening fence: the model writes the opening one
-
-
-class AttemptFailed(Exception):
-    def __init__(self, kind: str, message: str, column: str | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.column = column  # an unknown column's name
 
 
 class AskPipeline:
@@ -79,6 +73,9 @@ class AskPipeline:
             result.context = retrieve(self.rt.searcher, catalog, db_id, question, s.top_tables, s.top_columns,
                                       s.top_examples if use_examples else 0, s.example_min_score)
             result.context.terms = [g["term"] for g in relevant_terms(catalog, result.context, question)]
+            pool = self.rt.example_pool
+            if pool is not None and use_examples:
+                result.context.patterns = pool.similar(question, catalog.words, s.pool_examples)
             if s.link_values:
                 result.context.values = link_values(
                     question, catalog, [t.table for t in result.context.tables],
@@ -108,50 +105,85 @@ class AskPipeline:
         whole_schema: bool | None,
         max_attempts: int,
     ) -> None:
-        """`llm`'s attempts at the question, into `result`: the first that validates (and runs) ends them."""
+        """`llm`'s attempts at the question, into `result`: the first that validates (and runs) ends them, unless
+        its rows make it doubtful (`recheck_doubtful`): then one more attempt is told why, and the doubtful answer
+        stands if that one does no better. The first attempt drafts `candidates` answers, voted by their rows."""
         s = self.settings
         db_id = result.db
         if (llm.name, db_id) not in self._warm:  # the first question on it: its prefix evaluated, saved or loaded
             with stage("warm_up"):
                 self.warm_up(db_id, llm)
         retry: Retry | None = None
-        for _ in range(max_attempts):
+        doubtful: Outcome | None = None  # an answer that ran but looked wrong, kept in case the recheck fails
+        for number in range(max_attempts):
             with stage("prompt"):
                 prompt = self.prompts.build(catalog, result.context, question, whole_schema, retry)
             result.context.prompt_tables = prompt.tables
-            # the opening fence prefilled where the backend continues an answer; else the model writes it
-            prefill = prompt.prefill if llm.capabilities.prefill else ""
-            with stage("generate"):
-                completion = llm.complete(
-                    prompt.system, prompt.user, prefill, STOP if prefill else CLOSING_FENCE, s.max_new_tokens,
-                    on_token=lambda t: emit("token", {"text": t}),
-                )
-            result.tokens = Tokens(
-                prompt=result.tokens.prompt + completion.prompt_tokens,
-                cached=result.tokens.cached + completion.cached_tokens,
-                generated=result.tokens.generated + completion.generated_tokens,
-            )
-            attempt = Attempt(sql=extract_sql(prefill + completion.text), raw=completion.text,
-                              model=completion.model or llm.name, logprob_mean=completion.logprob_mean)
-            result.attempts.append(attempt)
-            result.model = attempt.model
-            try:
-                with stage("validate"):
-                    checked = self._validate(db_id, catalog, attempt, max_rows)
-                result.sql = checked.sql
-                if execute:
-                    with stage("execute"):
-                        rows = self._execute(db_id, checked, max_rows)
-                    result.columns, result.rows = rows.columns, rows.rows
-                    result.row_count, result.truncated, result.executed = rows.row_count, rows.truncated, True
-                result.error = result.error_kind = None
-                return
-            except AttemptFailed as failure:
-                attempt.error, attempt.error_kind = str(failure), failure.kind
-                result.error, result.error_kind = attempt.error, attempt.error_kind
-                if failure.kind == "timeout":  # another slow query would only time out again
+            n = s.candidates if number == 0 and execute else 1  # voting needs rows
+            outcomes = [self._try(db_id, catalog, attempt, execute, max_rows, stage)
+                        for attempt in self._generate(llm, prompt, n, result, stage, emit)]
+            best, agreeing = choose(outcomes)
+            result.attempts.append(best.attempt)
+            result.model = best.attempt.model
+            if n > 1:
+                result.candidates_agreeing = agreeing
+            if best.ok:
+                reason = doubt(best, agreeing, n) if s.recheck_doubtful else None
+                if doubtful is not None:  # the recheck: its answer, unless it is no less doubtful
+                    _settle(result, doubtful if reason else best)
                     return
-                retry = Retry(attempt.sql, _correction_hint(failure, attempt.sql, catalog))
+                if reason is None or number + 1 == max_attempts:
+                    _settle(result, best)
+                    return
+                best.attempt.doubt = reason
+                doubtful, retry = best, Retry(best.attempt.sql, reason)
+                continue
+            if doubtful is not None:  # the recheck failed: the doubtful answer stands
+                _settle(result, doubtful)
+                return
+            failure = best.failure
+            assert failure is not None
+            result.error, result.error_kind = str(failure), failure.kind
+            if failure.kind == "timeout":  # another slow query would only time out again
+                return
+            retry = Retry(best.attempt.sql, _correction_hint(failure, best.attempt.sql, catalog))
+
+    def _generate(self, llm: LLM, prompt: Prompt, n: int, result: AskResult, stage: Stage,
+                  emit: EventCallback) -> list[Attempt]:
+        """`n` answers to the prompt as attempts (the greedy one first, streamed), their tokens counted."""
+        s = self.settings
+        # the opening fence prefilled where the backend continues an answer; else the model writes it
+        prefill = prompt.prefill if llm.capabilities.prefill else ""
+        stop = STOP if prefill else CLOSING_FENCE
+        stream = lambda t: emit("token", {"text": t})  # noqa: E731
+        with stage("generate"):
+            if n > 1:
+                completions = llm.complete_many(prompt.system, prompt.user, n, prefill, stop, s.max_new_tokens,
+                                                s.candidate_temperature, on_token=stream)
+            else:
+                completions = [llm.complete(prompt.system, prompt.user, prefill, stop, s.max_new_tokens,
+                                            on_token=stream)]
+        counts = {"prompt": "prompt_tokens", "cached": "cached_tokens", "generated": "generated_tokens",
+                  "drafted": "drafted", "accepted": "accepted"}
+        result.tokens = Tokens(**{kind: getattr(result.tokens, kind) + sum(getattr(c, field) for c in completions)
+                                  for kind, field in counts.items()})
+        return [Attempt(sql=extract_sql(prefill + c.text), raw=c.text, model=c.model or llm.name,
+                        logprob_mean=c.logprob_mean) for c in completions]
+
+    def _try(self, db_id: str, catalog: SchemaCatalog, attempt: Attempt, execute: bool, max_rows: int,
+             stage: Stage) -> Outcome:
+        """Validate an attempt and (where asked) run it; a failure is recorded on the attempt."""
+        outcome = Outcome(attempt)
+        try:
+            with stage("validate"):
+                outcome.checked = self._validate(db_id, catalog, attempt, max_rows)
+            if execute:
+                with stage("execute"):
+                    outcome.rows = self._execute(db_id, outcome.checked, max_rows)
+        except AttemptFailed as failure:
+            outcome.failure = failure
+            attempt.error, attempt.error_kind = str(failure), failure.kind
+        return outcome
 
     def check_question(self, question: str) -> None:
         """Refuse a question longer than the configured limit, before any work is done for it."""
@@ -176,6 +208,9 @@ class AskPipeline:
         sql = attempt.sql
         if not sql:
             raise AttemptFailed("no_sql", "the answer contained no SQL statement")
+        joined = repair_joins(sql, catalog)
+        if joined:
+            attempt.repaired_sql = sql = joined
         try:
             return self.rt.check_sql(db_id, sql, max_rows)
         except SQLRefused as refused:
@@ -198,6 +233,18 @@ class AskPipeline:
             raise AttemptFailed("timeout", str(exc)) from None
         except QueryFailed as exc:
             raise AttemptFailed("runtime", str(exc)) from None
+
+
+def _settle(result: AskResult, outcome: Outcome) -> None:
+    """The answer is `outcome`'s: its SQL and rows into `result`, and any earlier attempt's error cleared."""
+    assert outcome.checked is not None
+    result.sql = outcome.checked.sql
+    result.model = outcome.attempt.model
+    if outcome.rows is not None:
+        rows = outcome.rows
+        result.columns, result.rows = rows.columns, rows.rows
+        result.row_count, result.truncated, result.executed = rows.row_count, rows.truncated, True
+    result.error = result.error_kind = None
 
 
 def _correction_hint(failure: AttemptFailed, sql: str | None, catalog: SchemaCatalog) -> str:

@@ -153,9 +153,11 @@ def _terms(terms: list[dict[str, Any]]) -> str:
 def _user_message(
     context: RetrievedContext, question: str, retry: Retry | None, terms: list[dict[str, Any]]
 ) -> str:
-    parts = [f"Question: {e.question}\n```sql\n{e.sql}\n```" for e in context.examples]
-    if parts:
-        parts.insert(0, "Verified examples for this database:")
+    parts: list[str] = []
+    for title, examples in (("Examples from other databases (their tables are not this database's):",
+                             context.patterns), ("Verified examples for this database:", context.examples)):
+        if examples:
+            parts += [title, *(f"Question: {e.question}\n```sql\n{e.sql}\n```" for e in examples)]
     if terms:
         parts.append(_terms(terms))
     if context.values:

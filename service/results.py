@@ -19,6 +19,7 @@ class RetrievedContext(BaseModel):
     tables: list[RetrievedTable] = []
     columns: list[ScoredColumn] = []
     examples: list[ScoredExample] = []
+    patterns: list[ScoredExample] = Field([], description="Other databases' examples with a similar question")
     prompt_tables: list[str] = Field([], description="Tables whose definitions the prompt carried")
     values: list[str] = Field([], description="Values the question mentions, linked to the columns holding them")
     terms: list[str] = Field([], description="Glossary terms the question uses or that explain its best columns")
@@ -31,9 +32,11 @@ class Attempt(BaseModel):
     raw: str = Field("", description="The model's raw answer")
     model: str = Field("", description="The model that wrote it")
     logprob_mean: float | None = Field(None, description="Mean log-probability of its tokens, where the model gives it")
+    doubt: str | None = Field(None, description="Why this answer, which ran, earned one more attempt")
     repaired_sql: str | None = Field(
-        None, description="The SQL after a deterministic repair (a column moved to the one table of its SELECT "
-        "that has it), when the model's own SQL named a column on the wrong table"
+        None, description="The SQL after a deterministic repair of the model's: a column moved to the one table of "
+        "its SELECT that has it or respelled as the schema spells it, a join condition comparing a column with "
+        "itself replaced by the foreign key"
     )
 
 
@@ -41,6 +44,9 @@ class Tokens(BaseModel):
     prompt: int = 0
     cached: int = 0
     generated: int = 0
+    drafted: int = Field(0, description="Speculative decoding: tokens drafted (a server's counters move with every "
+                         "answer it serves meanwhile)")
+    accepted: int = Field(0, description="Of the drafted tokens, those the model confirmed")
 
 
 class AskResult(BaseModel):
@@ -57,6 +63,8 @@ class AskResult(BaseModel):
     model: str | None = Field(None, description="The model whose answer this is")
     escalated: str | None = Field(None, description="Why the question went to the escalation model, if it did")
     attempts: list[Attempt] = []
+    candidates_agreeing: int | None = Field(
+        None, description="Of the candidate answers drafted (`candidates` > 1), how many returned the chosen rows")
     context: RetrievedContext = RetrievedContext()
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage")
     tokens: Tokens = Tokens()

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from indexer.documents import example_document
 from indexer.embedding import Embedder, SentenceTransformerEmbedder
+from indexer.example_pool import ExamplePool
 from indexer.indexing import IndexSummary, ProgressFactory, embed_documents, index_database
 from indexer.schema_docs import Example
 from indexer.search import SchemaSearcher
@@ -84,6 +85,12 @@ class Runtime:
     @property
     def llm_loaded(self) -> bool:
         return self._llm is not None
+
+    @cached_property
+    def example_pool(self) -> ExamplePool | None:
+        """Other databases' question/SQL pairs (`settings.example_pool`), embedded once and cached under home."""
+        path = self.settings.example_pool
+        return ExamplePool(path, self.embedder, self.settings.home / "cache") if path else None
 
     @cached_property
     def feedback(self) -> FeedbackStore:

@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     top_columns: int = 20
     top_examples: int = 2
     example_min_score: float = Field(0.85, description="Cosine similarity an example question needs to be used")
+    example_pool: Path | None = Field(None, description="JSON list of question/query pairs from other databases: the "
+                                      "most similar questions (schema words masked) teach their SQL patterns")
+    pool_examples: int = Field(3, description="Examples taken from the pool for a question")
 
     # Generation backend (`[llm]`, kind llamacpp | ollama | openai), and an optional stronger one for hard questions.
     llm: LLMConfig = Field(default_factory=LlamaCppConfig)
@@ -149,6 +152,11 @@ class Settings(BaseSettings):
 
     # Answering.
     max_attempts: int = Field(2, description="Generation attempts: the first plus self-corrections")
+    candidates: int = Field(1, ge=1, le=8, description="Answers drafted for a question, the greedy one and sampled "
+                            "ones; the rows most of them return win (1: the greedy answer alone)")
+    candidate_temperature: float = Field(0.7, gt=0, description="Sampling temperature of the candidates but the first")
+    recheck_doubtful: bool = Field(False, description="One more attempt when an answer returns no rows or only NULLs, "
+                                   "or when the candidates disagree")
     link_values: bool = Field(True, description="Tie the question's words and dates to stored values in the prompt")
     max_rows: int = 1000
     query_timeout_s: float = 10.0

@@ -92,18 +92,22 @@ def test_concurrent_requests_are_all_answered(vllm: VLLMServer) -> None:
         assert "singer" in answer.text and str(age) in answer.text
 
 
-def test_n_candidates_in_one_request(vllm: VLLMServer) -> None:
-    candidates = backend(vllm).complete_many(SYSTEM, "Question: List the singers' names.", 3, "```sql\n", ["```"],
-                                             48, temperature=0.8)
+def test_candidates_are_the_greedy_answer_then_sampled_ones_in_one_request(vllm: VLLMServer) -> None:
+    llm = backend(vllm)
+    question = "Question: List the singers' names."
+    candidates = llm.complete_many(SYSTEM, question, 3, "```sql\n", ["```"], 48, temperature=0.8)
     assert len(candidates) == 3 and all(c.text for c in candidates)
-    assert candidates[0].prompt_tokens > 0 and candidates[1].prompt_tokens == 0  # one prompt, evaluated once
+    assert candidates[0].text == llm.complete(SYSTEM, question, "```sql\n", ["```"], 48).text
+    assert candidates[1].prompt_tokens == 0  # the sampled ones' prompt is counted once, on the greedy answer
 
 
 def test_the_draft_acceptance_rate_is_read_and_reported(vllm: VLLMServer, demo_runtime: Runtime) -> None:
     llm = backend(vllm)
-    llm.complete(SYSTEM, "Question: List the names and ages of singers from France.", "```sql\n", ["```"], 48)
+    answer = llm.complete(SYSTEM, "Question: List the names and ages of singers from France.", "```sql\n", ["```"],
+                          48)
     acceptance = llm.acceptance()
     assert acceptance is not None and acceptance["drafted"] > 0 and 0 <= acceptance["rate"] <= 1
+    assert answer.drafted > 0 and 0 <= answer.accepted <= answer.drafted  # this answer's share, in its tokens
     with TestClient(create_app(runtime=vllm_runtime(demo_runtime, llm))) as client:
         state = wait_ready(client)
     reported = state["backends"]["llm"]["speculative_acceptance"]

@@ -37,6 +37,7 @@ def test_lookup_decoding_gives_the_greedy_answer_in_fewer_passes() -> None:
     path = packaged_model_file(config.model, config.model_cache)
     plain = LlamaCppLLM(path, 2048, speculative=False)
     lookup = LlamaCppLLM(path, 2048, speculative=True)
+    drafted_per_answer = 0
     for question in QUESTIONS:
         user = f"Question: {question}"
         expected = plain.complete(SYSTEM, user, PREFILL, STOP, 96)
@@ -45,6 +46,8 @@ def test_lookup_decoding_gives_the_greedy_answer_in_fewer_passes() -> None:
         assert got.text.strip() == expected.text.strip()
         assert "".join(streamed) == got.text and "`" not in got.text  # the stop string is never streamed
         assert got.logprob_mean is not None and got.logprob_mean <= 0
+        assert 0 <= got.accepted <= got.drafted and expected.drafted == 0
+        drafted_per_answer += got.drafted
     accepted, drafted = lookup.acceptance
-    assert drafted > 0 and accepted > 0
+    assert drafted > 0 and accepted > 0 and drafted == drafted_per_answer
     print(f"\nprompt-lookup: {accepted}/{drafted} drafted tokens accepted")

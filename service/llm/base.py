@@ -33,6 +33,8 @@ class Completion:
     seconds: float
     logprob_mean: float | None = None  # mean log-probability of the generated tokens, where the backend gives it
     model: str = ""  # which model answered (escalation records it)
+    drafted: int = 0  # speculative decoding: tokens drafted for this answer
+    accepted: int = 0  # of those, tokens the model confirmed
 
 
 def mean_logprob(logprobs: list[float]) -> float | None:
@@ -71,10 +73,14 @@ class LLM(ABC):
         stop: list[str] | None = None,
         max_tokens: int = 256,
         temperature: float = 0.7,
+        on_token: TokenCallback | None = None,
     ) -> list[Completion]:
-        """`n` candidates sharing one prompt: one request where `capabilities.parallel_candidates`, else in turn
-        (the shared prefix then comes from the cache)."""
-        return [self.complete(system, user, prefill, stop, max_tokens, temperature=temperature) for _ in range(n)]
+        """`n` candidates sharing one prompt: the greedy answer first (streamed to `on_token`), then n-1 sampled
+        at `temperature`. Decoded together where `capabilities.parallel_candidates`, else in turn (the shared
+        prefix then comes from the cache)."""
+        greedy = self.complete(system, user, prefill, stop, max_tokens, on_token)
+        return [greedy, *(self.complete(system, user, prefill, stop, max_tokens, temperature=temperature)
+                          for _ in range(n - 1))]
 
     def warm_up(self, system: str, user: str, prefill: str = "") -> bool:
         """Evaluate a prompt once, so that prompts starting like it are answered warm. True when a saved

@@ -4,7 +4,7 @@ next process (a restart, the next CLI question) loads it instead of evaluating i
 
 from __future__ import annotations
 
-import codecs
+import contextlib
 import os
 import threading
 import time
@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from service.errors import LLMUnavailable
-from service.llm.base import LLM, Capabilities, Completion, TokenCallback
+from service.llm.base import LLM, Capabilities, Completion, TokenCallback, mean_logprob
 from service.llm.lookup_decoding import DecodeStats, greedy_lookup, top_logprob
+from service.llm.parallel_sampling import TextStream, decode_together
 from service.llm.saved_prefixes import SavedPrefixes, common_prefix
 from service.llm.template import ChatTemplate
 
@@ -37,7 +38,7 @@ class _LogprobRecorder:
         return scores
 
     def mean(self) -> float | None:
-        return sum(self.values) / len(self.values) if self.values else None
+        return mean_logprob(self.values)
 
 
 class LlamaCppLLM(LLM):
@@ -48,7 +49,9 @@ class LlamaCppLLM(LLM):
         n_threads: int | None = None,
         speculative: bool = False,
         state_dir: Path | None = None,
+        sequences: int = 1,
     ) -> None:
+        """`sequences`: answers decoded together by `complete_many` (1: one at a time)."""
         import llama_cpp  # heavy import: only when this backend is used
         from llama_cpp import Llama
 
@@ -63,6 +66,9 @@ class LlamaCppLLM(LLM):
             seed=_SEED,
             verbose=False,
         )
+        if sequences > 1:
+            self._share_cache_between(sequences)
+        self.sequences = sequences
         self._template = ChatTemplate(self._llm)
         self.acceptance = (0, 0)  # drafted tokens accepted, drafted (prompt-lookup decoding)
         self._lock = threading.Lock()  # one context: requests take turns, never interleave
@@ -71,9 +77,20 @@ class LlamaCppLLM(LLM):
         self._saved = SavedPrefixes(state_dir, identity) if state_dir else None
         self.capabilities = Capabilities(
             exact_token_count=True, prefill=True, prefix_reuse=True, saved_prefixes=self._saved is not None,
-            speculative=speculative, parallel_candidates=False, reasoning_budget=False, context_window=n_ctx,
+            speculative=speculative, parallel_candidates=sequences > 1, reasoning_budget=False, context_window=n_ctx,
             logprobs=True,
         )
+
+    def _share_cache_between(self, sequences: int) -> None:
+        """Recreate the context for `sequences` sequences in one unified KV cache (llama-cpp-python's Llama takes
+        no `n_seq_max`): the candidates' shared prompt then occupies its cells once."""
+        from llama_cpp import _internals
+
+        params = self._llm.context_params
+        params.n_seq_max, params.kv_unified = sequences, True
+        self._llm._ctx.close()
+        self._llm._ctx = self._llm._stack.enter_context(contextlib.closing(
+            _internals.LlamaContext(model=self._llm._model, params=params, verbose=False)))
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "llamacpp", "model": self.name, "seed": _SEED,
@@ -113,14 +130,11 @@ class LlamaCppLLM(LLM):
     ) -> Completion:
         tokens = self._tokens(system, user, prefill)
         with self._lock:
-            cached = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
-            if self._saved:  # e.g. another database's prefix is in the cache: load this one's if it was saved
-                path, shared = self._saved.best(tokens)
-                if path and shared > cached + _WORTH_LOADING and self._saved.load(self._llm, path):
-                    cached = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
+            cached = self._reuse_prefix(tokens)
             started = time.perf_counter()
+            stats = DecodeStats()
             if self.capabilities.speculative and temperature == 0:
-                text, generated, logprob = self._lookup_decode(tokens, stop or [], max_tokens, on_token)
+                text, generated, logprob = self._lookup_decode(tokens, stop or [], max_tokens, on_token, stats)
             else:
                 text, generated, logprob = self._sample(tokens, stop or [], max_tokens, on_token, temperature)
         return Completion(
@@ -131,7 +145,45 @@ class LlamaCppLLM(LLM):
             seconds=time.perf_counter() - started,
             logprob_mean=logprob,
             model=self.name,
+            drafted=stats.drafted,
+            accepted=stats.accepted,
         )
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """How many leading prompt tokens the cache holds, after loading a saved prefix where one holds many more
+        (e.g. another database's prefix is in the cache). Called with the lock held."""
+        cached = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
+        if self._saved:
+            path, shared = self._saved.best(tokens)
+            if path and shared > cached + _WORTH_LOADING and self._saved.load(self._llm, path):
+                cached = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
+        return cached
+
+    def complete_many(
+        self,
+        system: str,
+        user: str,
+        n: int,
+        prefill: str = "",
+        stop: list[str] | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.7,
+        on_token: TokenCallback | None = None,
+    ) -> list[Completion]:
+        if n > self.sequences:
+            return super().complete_many(system, user, n, prefill, stop, max_tokens, temperature, on_token)
+        tokens = self._tokens(system, user, prefill)
+        with self._lock:
+            cached = self._reuse_prefix(tokens)
+            started = time.perf_counter()
+            answers = decode_together(self._llm, tokens, n, max_tokens, stop or [], temperature, on_token)
+        seconds = time.perf_counter() - started
+        return [
+            Completion(text=a.stream.text, prompt_tokens=len(tokens) if i == 0 else 0,
+                       cached_tokens=cached if i == 0 else 0, generated_tokens=a.generated, seconds=seconds,
+                       logprob_mean=mean_logprob(a.logprobs), model=self.name)
+            for i, a in enumerate(answers)
+        ]
 
     def _sample(self, tokens: list[int], stop: list[str], max_tokens: int, on_token: TokenCallback | None,
                 temperature: float) -> tuple[str, int, float | None]:
@@ -148,35 +200,21 @@ class LlamaCppLLM(LLM):
                 on_token(piece)
         return "".join(pieces), len(pieces), confidence.mean()
 
-    def _lookup_decode(self, tokens: list[int], stop: list[str], max_tokens: int,
-                       on_token: TokenCallback | None) -> tuple[str, int, float | None]:
+    def _lookup_decode(self, tokens: list[int], stop: list[str], max_tokens: int, on_token: TokenCallback | None,
+                       stats: DecodeStats) -> tuple[str, int, float | None]:
         """Greedy, with prompt-lookup drafts checked in the same pass (service/llm/lookup_decoding.py). Text that
         may be the start of a stop string is held back from `on_token` until it is known not to be."""
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        text, count, emitted = "", 0, 0
-        stats = DecodeStats()
+        stream = TextStream(self._llm, stop, on_token)
+        count = 0
         for token in greedy_lookup(self._llm, tokens, max_tokens, lambda _: False, stats=stats):
             count += 1
-            text += decoder.decode(self._llm.detokenize([token]))
-            cut = min((text.find(s) for s in stop if s in text), default=-1)
-            if cut >= 0:
-                text = text[:cut]
-            safe = len(text) if cut >= 0 else len(text) - _held_back(text, stop)
-            if on_token and safe > emitted:
-                on_token(text[emitted:safe])
-                emitted = safe
-            if cut >= 0:
+            stream.add(token)
+            if stream.stopped:
                 break
-        if on_token and len(text) > emitted:
-            on_token(text[emitted:])
+        stream.close()
         self.acceptance = (self.acceptance[0] + stats.accepted, self.acceptance[1] + stats.drafted)
-        mean = sum(stats.logprobs) / len(stats.logprobs) if stats.logprobs else None
-        return text, count, mean
+        return stream.text, count, mean_logprob(stats.logprobs)
 
     def _tokens(self, system: str, user: str, prefill: str) -> list[int]:
         return self._template.tokens(self._template.render(system, user, prefill))
 
-
-def _held_back(text: str, stops: list[str]) -> int:
-    """How many characters at the end of `text` could begin a stop string."""
-    return max((k for s in stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)

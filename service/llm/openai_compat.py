@@ -96,8 +96,14 @@ class OpenAILLM(LLM):
                         logprobs.extend(t.logprob for t in choice.logprobs.content)
             return pieces, usage, logprobs
 
+        before = self.acceptance() if self.capabilities.speculative else None
         pieces, usage, logprobs = self._call(call)
-        return self._completion("".join(pieces), usage, logprobs, time.perf_counter() - started)
+        answer = self._completion("".join(pieces), usage, logprobs, time.perf_counter() - started)
+        after = self.acceptance() if before else None
+        if before and after:  # the server's counters moved by this answer (and by any other served meanwhile)
+            answer.drafted = int(after["drafted"] - before["drafted"])
+            answer.accepted = int(after["accepted"] - before["accepted"])
+        return answer
 
     def complete_many(
         self,
@@ -108,19 +114,22 @@ class OpenAILLM(LLM):
         stop: list[str] | None = None,
         max_tokens: int = 256,
         temperature: float = 0.7,
+        on_token: TokenCallback | None = None,
     ) -> list[Completion]:
-        """`n` candidates in one request: the prompt is evaluated once and the answers batched."""
+        """The greedy answer, then n-1 sampled ones in one request (`n`): the server's prefix cache evaluates the
+        prompt once and batches the answers."""
+        greedy = self.complete(system, user, prefill, stop, max_tokens, on_token)
+        if n == 1:
+            return [greedy]
         started = time.perf_counter()
         request = self._request(system, user, prefill, stop, max_tokens, temperature)
-        response = self._call(lambda: self.client.chat.completions.create(**request, n=n))
+        response = self._call(lambda: self.client.chat.completions.create(**request, n=n - 1))
         seconds = time.perf_counter() - started
-        usage = response.usage
-        answers = []
-        for i, choice in enumerate(response.choices):
+        answers = [greedy]
+        for choice in response.choices:
             content = choice.logprobs.content if choice.logprobs else None
             logprobs = [t.logprob for t in content] if content else []
-            share = usage if i == 0 else None  # the prompt was evaluated once: counted on the first candidate
-            answers.append(self._completion(choice.message.content or "", share, logprobs, seconds))
+            answers.append(self._completion(choice.message.content or "", None, logprobs, seconds))
         return answers
 
     def _request(self, system: str, user: str, prefill: str, stop: list[str] | None, max_tokens: int,

@@ -349,9 +349,11 @@ function renderWhy(result) {
   const columns = h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "column"), h("th", {}, "score"), h("th", {}, "why"))),
     h("tbody", {}, ctx.columns.map((c) => h("tr", {}, h("td", {}, h("code", {}, `${c.table}.${c.column}`)),
       h("td", {}, score(c.score)), h("td", {}, c.reason)))));
-  const examples = ctx.examples.length
-    ? h("ol", { id: "why-examples" }, ctx.examples.map((e) => h("li", {}, h("div", {}, e.question, " ", score(e.score), " ",
-      h("span", { class: "muted small" }, e.source === "feedback" ? "(taught here)" : `(${e.source})`)), h("pre", {}, e.sql))))
+  const used = [...ctx.examples, ...(ctx.patterns || [])];
+  const origin = { feedback: "(taught here)", pool: "(another database's, for its pattern)" };
+  const examples = used.length
+    ? h("ol", { id: "why-examples" }, used.map((e) => h("li", {}, h("div", {}, e.question, " ", score(e.score), " ",
+      h("span", { class: "muted small" }, origin[e.source] || `(${e.source})`)), h("pre", {}, e.sql))))
     : h("p", { id: "why-examples", class: "muted" }, "No verified example was close enough to this question.");
   const linked = h("ul", { id: "why-linked" },
     ...(ctx.terms || []).map((term) => h("li", {}, "glossary term ", h("strong", {}, term))),
@@ -359,7 +361,8 @@ function renderWhy(result) {
   const attempts = h("ol", {}, result.attempts.map((a) => h("li", {},
     h("pre", {}, a.sql || "(no SQL in the answer)"),
     a.repaired_sql ? h("div", {}, "repaired to ", h("pre", {}, a.repaired_sql)) : null,
-    a.error ? h("div", { class: "error" }, `${a.error_kind}: ${a.error}`) : h("div", { class: "muted small" }, "accepted"))));
+    a.error ? h("div", { class: "error" }, `${a.error_kind}: ${a.error}`)
+      : h("div", { class: "muted small" }, a.doubt ? `ran, but doubted: ${a.doubt}` : "accepted"))));
   const total = Object.values(result.timings).reduce((a, b) => a + b, 0) || 1;
   const timings = h("table", {}, h("tbody", {}, Object.entries(result.timings).map(([stage, s]) => h("tr", {},
     h("td", {}, stage.replace("_", " ")), h("td", { class: "num" }, seconds(s)),
@@ -371,9 +374,10 @@ function renderWhy(result) {
     section(`Retrieved tables (${ctx.tables.length})`, true, tables,
       h("p", { class: "small muted" }, "The prompt carried: ", [...inPrompt].join(", ") || "none")),
     section(`Retrieved columns (${ctx.columns.length})`, false, columns),
-    section(`Examples used (${ctx.examples.length})`, true, examples),
+    section(`Examples used (${used.length})`, true, examples),
     section(`Glossary terms and values linked (${(ctx.terms || []).length + (ctx.values || []).length})`, true, linked),
-    section(`Attempts (${result.attempts.length})`, true, attempts),
+    section(`Attempts (${result.attempts.length})`, true, attempts, result.candidates_agreeing != null
+      ? h("p", { class: "small muted" }, `${result.candidates_agreeing} of the candidates drafted returned these rows`) : null),
     section("Timings", true, timings, h("p", { class: "small muted" }, `total ${seconds(total)}`)),
     section("Tokens", true, tokens, h("p", { class: "small muted" }, "cached: prompt tokens the model did not evaluate again"),
       result.model ? h("p", { class: "small muted" }, "answered by ", h("code", {}, result.model)) : null),
