@@ -180,6 +180,8 @@ def ollama_import(
     name: Annotated[str | None, typer.Option(help="Model name in Ollama (default: the ollama settings' model)")] = None,
     model: Annotated[str | None, typer.Option(help="Packaged model (default: the llama.cpp settings' model)")] = None,
     modelfile_only: Annotated[bool, typer.Option(help="Only write the Modelfile, for `ollama create -f`")] = False,
+    if_configured: Annotated[bool, typer.Option(
+        help="Do nothing unless the settings' backend is Ollama (the compose job, under every profile)")] = False,
 ) -> None:
     """Create an Ollama model from ragsql's GGUF (the same weights as llama.cpp in-process) and write its
     Modelfile beside the GGUF."""
@@ -188,6 +190,9 @@ def ollama_import(
     from service.settings import LlamaCppConfig, OllamaConfig
 
     settings = get_settings()
+    if if_configured and not isinstance(settings.llm, OllamaConfig):
+        console.print(f"the configured backend is {settings.llm.kind}, not ollama: nothing to import")
+        return
     config = settings.llm if isinstance(settings.llm, LlamaCppConfig) else LlamaCppConfig()
     target = name or (settings.llm.model if isinstance(settings.llm, OllamaConfig) else
                       OllamaConfig.model_fields["model"].default)

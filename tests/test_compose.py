@@ -114,8 +114,11 @@ def test_commands_are_accepted_by_the_real_cli() -> None:
     forwarded = urlparse(params["api_url"])
     assert forwarded.hostname == "api" and forwarded.port == container_port(SERVICES["api"])
     imported = SERVICES["ollama-import"]["command"]
-    host = urlparse(cli_params(app, imported[1:])["host"])
+    import_params = cli_params(app, imported[1:])
+    host = urlparse(import_params["host"])
     assert host.hostname == "ollama" and host.port == container_port(SERVICES["ollama"])
+    assert import_params["if_configured"]  # under the gpu profile the API does not wait for an import
+    assert environment("ollama-import")["RAGSQL_LLM__KIND"] == environment("api")["RAGSQL_LLM__KIND"]
 
 
 def test_every_variable_is_a_real_setting_and_points_at_its_service() -> None:

@@ -177,6 +177,18 @@ def test_ollama_import_uploads_the_gguf_with_the_qwen_template(stand_in: OllamaS
     assert written.startswith(f"FROM {gguf}\nTEMPLATE \"\"\"") and 'PARAMETER stop "<|im_end|>"' in written
 
 
+def test_ollama_import_does_nothing_when_another_backend_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.settings import get_settings
+
+    monkeypatch.setenv("RAGSQL_LLM__KIND", "openai")
+    get_settings.cache_clear()
+    try:  # a host nothing listens on: the job must not try it
+        result = CliRunner().invoke(app, ["model", "ollama-import", "--host", "http://127.0.0.1:9", "--if-configured"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0 and "nothing to import" in result.output
+
+
 @pytest.mark.slow
 def test_a_real_ollama_server_answers_a_demo_question(demo_runtime: Runtime) -> None:
     host = os.environ.get("OLLAMA_HOST")
