@@ -14,6 +14,7 @@ foreign key that links the joined table to one written before it, when exactly o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
@@ -24,29 +25,43 @@ from service.catalog import SchemaCatalog
 
 def repair_columns(sql: str, catalog: SchemaCatalog) -> str | None:
     """The query with such columns moved or respelled; None when no column can be repaired that way."""
+    return _rewrite(sql, catalog, _repair_columns)
+
+
+def repair_joins(sql: str, catalog: SchemaCatalog) -> str | None:
+    """The query with each self-comparing join condition replaced by its foreign key; None when none was."""
+    return _rewrite(sql, catalog, _repair_joins)
+
+
+def _rewrite(sql: str, catalog: SchemaCatalog, repair: Callable[[exp.Select, SchemaCatalog], bool]) -> str | None:
+    """`repair` applied to every SELECT of the query (True where it changed one); the new SQL, or None."""
     try:
         tree = sqlglot.parse_one(sql, read=catalog.dialect)
     except sqlglot.errors.SqlglotError:
         return None
+    changed = [repair(select, catalog) for select in list(tree.find_all(exp.Select))]
+    return tree.sql(dialect=catalog.dialect) if any(changed) else None
+
+
+def _repair_columns(select: exp.Select, catalog: SchemaCatalog) -> bool:
+    sources: dict[str, tuple[str, TableInfo]] = {}  # lowered alias -> (alias as written, table)
+    for table in _own(select, exp.Table):
+        name = catalog.find(table.name)
+        if name:
+            sources[table.alias_or_name.lower()] = (table.alias_or_name, catalog.tables[name])
+    aliases = {a.alias.lower() for a in _own(select, exp.Alias)}
     repaired = False
-    for select in tree.find_all(exp.Select):
-        sources: dict[str, tuple[str, TableInfo]] = {}  # lowered alias -> (alias as written, table)
-        for table in _own(select, exp.Table):
-            name = catalog.find(table.name)
-            if name:
-                sources[table.alias_or_name.lower()] = (table.alias_or_name, catalog.tables[name])
-        aliases = {a.alias.lower() for a in _own(select, exp.Alias)}
-        for column in _own(select, exp.Column):
-            if not column.table and (column.this.quoted or column.name.lower() in aliases):
-                continue  # a string in double quotes (SQLite reads it as text) or the query's own alias
-            owner = _owner(column, sources)
-            if owner is not None:
-                alias, name = owner
-                column.set("this", exp.to_identifier(name, quoted=column.this.quoted))
-                if column.table:
-                    column.set("table", exp.to_identifier(alias))
-                repaired = True
-    return tree.sql(dialect=catalog.dialect) if repaired else None
+    for column in _own(select, exp.Column):
+        if not column.table and (column.this.quoted or column.name.lower() in aliases):
+            continue  # a string in double quotes (SQLite reads it as text) or the query's own alias
+        owner = _owner(column, sources)
+        if owner is not None:
+            alias, name = owner
+            column.set("this", exp.to_identifier(name, quoted=column.this.quoted))
+            if column.table:
+                column.set("table", exp.to_identifier(alias))
+            repaired = True
+    return repaired
 
 
 def _owner(column: exp.Column, sources: dict[str, tuple[str, TableInfo]]) -> tuple[str, str] | None:
@@ -77,29 +92,24 @@ def _own(select: exp.Select, kind: type[exp.Expression]) -> list:
     return [node for node in select.find_all(kind) if node.find_ancestor(exp.Select) is select]
 
 
-def repair_joins(sql: str, catalog: SchemaCatalog) -> str | None:
-    """The query with each self-comparing join condition replaced by its foreign key; None when none was."""
-    try:
-        tree = sqlglot.parse_one(sql, read=catalog.dialect)
-    except sqlglot.errors.SqlglotError:
-        return None
+
+def _repair_joins(select: exp.Select, catalog: SchemaCatalog) -> bool:
     repaired = False
-    for select in tree.find_all(exp.Select):
-        earlier: list[tuple[str, TableInfo]] = []  # (alias as written, table) in the order the query names them
-        source = select.args.get("from_")
-        for table in [source.this if source else None, *(j.this for j in _joins(select))]:
-            if not isinstance(table, exp.Table) or not catalog.find(table.name):
-                break  # a derived table: its columns are not the catalog's
-            info = catalog.tables[catalog.find(table.name) or ""]
-            join = table.parent if isinstance(table.parent, exp.Join) else None
-            condition = join.args.get("on") if join else None
-            if _compares_itself(condition) and earlier:
-                link = _link((table.alias_or_name, info), earlier, condition.this.name)
-                if link:
-                    condition.replace(link)
-                    repaired = True
-            earlier.append((table.alias_or_name, info))
-    return tree.sql(dialect=catalog.dialect) if repaired else None
+    earlier: list[tuple[str, TableInfo]] = []  # (alias as written, table) in the order the query names them
+    source = select.args.get("from_")
+    for table in [source.this if source else None, *(j.this for j in _joins(select))]:
+        if not isinstance(table, exp.Table) or not catalog.find(table.name):
+            break  # a derived table: its columns are not the catalog's
+        info = catalog.tables[catalog.find(table.name) or ""]
+        join = table.parent if isinstance(table.parent, exp.Join) else None
+        condition = join.args.get("on") if join else None
+        if _compares_itself(condition) and earlier:
+            link = _link((table.alias_or_name, info), earlier, condition.this.name)
+            if link:
+                condition.replace(link)
+                repaired = True
+        earlier.append((table.alias_or_name, info))
+    return repaired
 
 
 def _joins(select: exp.Select) -> list[exp.Join]:
