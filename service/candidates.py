@@ -15,10 +15,11 @@ from service.sql_guard import CheckedSQL
 
 
 class AttemptFailed(Exception):
-    def __init__(self, kind: str, message: str, column: str | None = None) -> None:
+    def __init__(self, kind: str, message: str, column: str | None = None, rule: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.column = column  # an unknown column's name
+        self.rule = rule  # the guard's rule, when it refused the SQL
 
 
 @dataclass

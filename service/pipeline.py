@@ -182,7 +182,7 @@ class AskPipeline:
                     outcome.rows = self._execute(db_id, outcome.checked, max_rows)
         except AttemptFailed as failure:
             outcome.failure = failure
-            attempt.error, attempt.error_kind = str(failure), failure.kind
+            attempt.error, attempt.error_kind, attempt.rule = str(failure), failure.kind, failure.rule
         return outcome
 
     def check_question(self, question: str) -> None:
@@ -224,7 +224,7 @@ class AskPipeline:
                     pass  # the model's own error is the one to correct
             kind = {"parse": "parse", "unknown_table": "unknown_identifier",
                     "unknown_column": "unknown_identifier"}.get(refused.rule, "refused")
-            raise AttemptFailed(kind, refused.reason, refused.identifier) from None
+            raise AttemptFailed(kind, refused.reason, refused.identifier, refused.rule) from None
 
     def _execute(self, db_id: str, checked: CheckedSQL, max_rows: int) -> QueryResult:
         try:

@@ -29,6 +29,7 @@ class Attempt(BaseModel):
     sql: str | None
     error: str | None = None
     error_kind: str | None = Field(None, description="no_sql, parse, refused, unknown_identifier, runtime, timeout")
+    rule: str | None = Field(None, description="The SQL guard's rule, when it refused the SQL (read_only, ...)")
     raw: str = Field("", description="The model's raw answer")
     model: str = Field("", description="The model that wrote it")
     logprob_mean: float | None = Field(None, description="Mean log-probability of its tokens, where the model gives it")

@@ -146,6 +146,9 @@ def test_what_an_injected_model_writes_is_refused_through_the_api(planted: Runti
     assert len(result.attempts) == planted.settings.max_attempts
     assert all(a.raw.strip() == sql and a.error_kind == kind and reason in (a.error or "") for a in result.attempts), \
         result.attempts
+    rule = {"delete": "read_only", "catalog": "unknown_table", "union": "unknown_table"}.get(
+        word, None if kind == "no_sql" else "function_not_allowed")
+    assert all(a.rule == rule for a in result.attempts)  # the guard's machine-readable rule, on every attempt
     assert checksum(planted) == before
 
 
