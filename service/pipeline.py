@@ -215,7 +215,8 @@ class AskPipeline:
             return self.rt.check_sql(db_id, sql, max_rows)
         except SQLRefused as refused:
             repaired = repair_columns(sql, catalog) if refused.rule == "unknown_column" else None
-            if repaired:
+            if repaired:  # a key moved to its table may now be compared with itself: then the join needs its key
+                repaired = repair_joins(repaired, catalog) or repaired
                 try:
                     checked = self.rt.check_sql(db_id, repaired, max_rows)
                     attempt.repaired_sql = repaired

@@ -117,3 +117,13 @@ def test_a_join_comparing_a_column_with_itself_gets_its_foreign_key(sql: str, re
 )
 def test_no_join_is_repaired_without_exactly_one_key(sql: str) -> None:
     assert repair_joins(sql, CARS) is None
+
+
+def test_a_key_moved_by_the_column_repair_then_gets_its_foreign_key() -> None:
+    # Spider dev 96 as the model wrote it: cars_data (T1) has no MakeId; moved to T2, the key is compared with
+    # itself, and the join repair gives the condition the foreign key (the pipeline applies both in this order)
+    sql = "SELECT T2.Model FROM cars_data AS T1 JOIN car_names AS T2 ON T1.MakeId = T2.MakeId ORDER BY T1.Weight"
+    moved = repair_columns(sql, CARS)
+    assert moved is not None and "T2.MakeId = T2.MakeId" in moved
+    assert repair_joins(moved, CARS) == ("SELECT T2.Model FROM cars_data AS T1 JOIN car_names AS T2 "
+                                         "ON T1.Id = T2.MakeId ORDER BY T1.Weight")
