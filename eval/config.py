@@ -25,6 +25,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "no-self-correction": {"max_attempts": 1},
     "no-value-links": {"link_values": False},
     "candidates-5": {"candidates": 5},  # the greedy answer and 4 sampled ones, voted by their rows
+    # the same, only for answers the model was unsure of (or that failed or returned nothing): most are not
+    "candidates-5-unsure": {"candidates": 5, "candidates_below_logprob": -0.12},
     "recheck": {"recheck_doubtful": True},  # one more attempt for an empty, all-NULL or disputed answer
     # DAIL-style examples: Spider train's most similar questions (other databases, never dev questions)
     "train-examples": {"example_pool": str(DEFAULT_DATA / "spider" / "train.json")},

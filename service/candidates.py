@@ -62,6 +62,15 @@ def doubt(outcome: Outcome, agreeing: int, candidates: int) -> str | None:
     return None
 
 
+def unsure(outcome: Outcome, below_logprob: float | None) -> bool:
+    """Whether a greedy answer is worth drafting candidates for: it failed, returned nothing, or the model was
+    unsure of it (mean token log-probability under `below_logprob`, where the backend reports one)."""
+    if not outcome.ok or (outcome.rows is not None and outcome.rows.row_count == 0):
+        return True
+    confidence = outcome.attempt.logprob_mean
+    return below_logprob is not None and confidence is not None and confidence < below_logprob
+
+
 def _rows_key(rows: QueryResult | None) -> Any:
     """Rows compared as a multiset (order ignored), numbers within rounding: how Spider's evaluator compares."""
     if rows is None:

@@ -12,7 +12,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from service.candidates import AttemptFailed, Outcome, choose, doubt
+from service.candidates import AttemptFailed, Outcome, choose, doubt, unsure
 from service.catalog import SchemaCatalog
 from service.databases import QueryResult
 from service.errors import BadRequest, QueryFailed, QueryTimeout, SQLRefused
@@ -119,9 +119,15 @@ class AskPipeline:
             with stage("prompt"):
                 prompt = self.prompts.build(catalog, result.context, question, whole_schema, retry)
             result.context.prompt_tables = prompt.tables
-            n = s.candidates if number == 0 and execute else 1  # voting needs rows
+            drafts = s.candidates if number == 0 and execute else 1  # voting needs rows
+            gated = drafts > 1 and s.candidates_below_logprob is not None  # the greedy answer first, alone
+            n = 1 if gated else drafts
             outcomes = [self._try(db_id, catalog, attempt, execute, max_rows, stage)
                         for attempt in self._generate(llm, prompt, n, result, stage, emit)]
+            if gated and unsure(outcomes[0], s.candidates_below_logprob):
+                n = drafts  # the greedy answer is drafted again among them: one batch, not a separate pass
+                outcomes = [self._try(db_id, catalog, attempt, execute, max_rows, stage)
+                            for attempt in self._generate(llm, prompt, n, result, stage, emit)]
             best, agreeing = choose(outcomes)
             result.attempts.append(best.attempt)
             result.model = best.attempt.model

@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     candidates: int = Field(1, ge=1, le=8, description="Answers drafted for a question, the greedy one and sampled "
                             "ones; the rows most of them return win (1: the greedy answer alone)")
     candidate_temperature: float = Field(0.7, gt=0, description="Sampling temperature of the candidates but the first")
+    candidates_below_logprob: float | None = Field(
+        None, description="Draft candidates only when the greedy answer failed, returned no rows, or its mean token "
+        "log-probability is under this (None: for every question)")
     recheck_doubtful: bool = Field(False, description="One more attempt when an answer returns no rows or only NULLs, "
                                    "or when the candidates disagree")
     link_values: bool = Field(True, description="Tie the question's words and dates to stored values in the prompt")

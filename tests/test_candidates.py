@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.candidates import AttemptFailed, Outcome, choose, doubt
+from service.candidates import AttemptFailed, Outcome, choose, doubt, unsure
 from service.databases import QueryResult
 from service.llm.base import Completion
 from service.pipeline import AskPipeline
@@ -127,3 +127,21 @@ def test_real_candidates_decoded_together_start_with_the_greedy_answer() -> None
     assert again[0].text == answers[0].text  # greedy again (samples may differ: the cache changes the rounding)
     assert again[0].cached_tokens > 0  # the prompt stayed in the cache, the candidates did not
     assert together.complete(system, user, PREFILL, STOP, 64).text.strip() == greedy.text.strip()
+
+
+def test_gated_candidates_are_drafted_only_for_a_doubtful_greedy_answer(demo_runtime: Runtime) -> None:
+    gate = {"candidates": 3, "candidates_below_logprob": -0.5}
+    llm = Scripted(COUNT)  # a sure answer with rows: no candidates (a second call would find no script)
+    result = pipeline(demo_runtime, llm, **gate).ask(QUESTION, "demo")
+    assert result.candidates_agreeing is None and len(llm.prompts) == 1 and result.row_count == 1
+
+    llm = Scripted(NOTHING, [NOTHING, COUNT, COUNT])  # no rows: three drafted, the greedy one again among them
+    result = pipeline(demo_runtime, llm, **gate).ask(QUESTION, "demo")
+    assert result.candidates_agreeing == 2 and result.row_count == 1 and len(result.attempts) == 1
+
+
+def test_unsure_means_failed_empty_or_under_the_threshold() -> None:
+    sure, doubtful = ran((1,)), ran((1,))
+    sure.attempt.logprob_mean, doubtful.attempt.logprob_mean = -0.05, -0.4
+    assert not unsure(sure, -0.12) and unsure(doubtful, -0.12) and not unsure(doubtful, None)
+    assert unsure(ran(), None) and unsure(failed(), None)
