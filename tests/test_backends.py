@@ -103,11 +103,16 @@ def test_candidates_are_the_greedy_answer_then_sampled_ones_in_one_request(vllm:
 
 def test_the_draft_acceptance_rate_is_read_and_reported(vllm: VLLMServer, demo_runtime: Runtime) -> None:
     llm = backend(vllm)
-    answer = llm.complete(SYSTEM, "Question: List the names and ages of singers from France.", "```sql\n", ["```"],
-                          48)
+    before = llm.acceptance()
+    assert before is not None
+    # the second copies more of the prompt (n-gram drafts need a match: a short answer may have none)
+    answers = [llm.complete(SYSTEM, f"Question: {q}", "```sql\n", ["```"], 48) for q in (
+        "List the names and ages of singers from France.",
+        "List the names and countries of singers older than 30, by age.")]
     acceptance = llm.acceptance()
     assert acceptance is not None and acceptance["drafted"] > 0 and 0 <= acceptance["rate"] <= 1
-    assert answer.drafted > 0 and 0 <= answer.accepted <= answer.drafted  # this answer's share, in its tokens
+    assert all(0 <= a.accepted <= a.drafted for a in answers)  # each answer's share, in its tokens
+    assert sum(a.drafted for a in answers) == acceptance["drafted"] - before["drafted"] > 0
     with TestClient(create_app(runtime=vllm_runtime(demo_runtime, llm))) as client:
         state = wait_ready(client)
     reported = state["backends"]["llm"]["speculative_acceptance"]
