@@ -116,6 +116,9 @@ class Settings(BaseSettings):
 
     # Where ragsql keeps its state: the embedded Qdrant, stored feedback, eval runs.
     home: Path = Path(".ragsql")
+    prefix_cache_dir: Path | None = Field(
+        None, description="Where evaluated prompt prefixes are saved (default: <home>/prefix-cache); a saved state "
+        "is keyed by model file, context size and llama.cpp version, so processes with other homes may share it")
     databases: dict[str, DatabaseConfig] = Field(default_factory=_demo_databases)
     default_db: str = "demo"
 

@@ -3,10 +3,13 @@ shared benchmark data beside the checkout."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +24,11 @@ import sqlalchemy as sa
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# Evaluated prompt prefixes saved once for the whole run (the servers the tests start inherit it): each real-model
+# test would otherwise evaluate the same demo prefix again in its own fresh home.
+_PREFIXES = tempfile.mkdtemp(prefix="ragsql-test-prefixes-")
+os.environ.setdefault("RAGSQL_PREFIX_CACHE_DIR", _PREFIXES)
+atexit.register(shutil.rmtree, _PREFIXES, True)
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("RAGSQL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -47,7 +47,8 @@ def test_stable_prefix_is_reused_between_questions(demo_pipeline) -> None:
 
 
 def test_a_databases_first_question_saves_its_prefix_for_the_next_process(demo_runtime, tmp_path: Path) -> None:
-    settings = demo_runtime.settings.model_copy(update={"home": tmp_path})  # no prefix saved yet
+    settings = demo_runtime.settings.model_copy(  # no prefix saved yet
+        update={"home": tmp_path, "prefix_cache_dir": None})
     first = AskPipeline(sharing(demo_runtime, llm=build_llm(settings))).ask("How many subnetworks are there?", "demo")
     saved = list((tmp_path / "prefix-cache").glob("*.npz"))
     pipeline = AskPipeline(sharing(demo_runtime, llm=build_llm(settings)))  # the next process

@@ -15,7 +15,7 @@ def build_llm(settings: Settings, config: LLMConfig | None = None) -> LLM:
 
         path = config.model_path or packaged_model_file(config.model, config.model_cache)
         # one folder per settings home: both models of an escalation pair keep theirs (keyed by model file)
-        state_dir = settings.home / "prefix-cache" if config.prefix_cache else None
+        state_dir = (settings.prefix_cache_dir or settings.home / "prefix-cache") if config.prefix_cache else None
         return LlamaCppLLM(path, config.n_ctx, config.n_threads, config.speculative_decoding, state_dir,
                            sequences=settings.candidates)
     if isinstance(config, OllamaConfig):
