@@ -57,7 +57,7 @@ def greedy_lookup(
     cached = common_prefix(llm.input_ids[: llm.n_tokens], prompt)
     llm.n_tokens = min(cached, len(prompt) - 1)  # the last prompt token is evaluated again: its logits are needed
     llm.eval(prompt[llm.n_tokens:])
-    logits = _rows(llm, 1)
+    logits = last_logits(llm, 1)
     history = list(prompt)
     generated: list[int] = []
     vocab = llm._model.vocab
@@ -83,7 +83,7 @@ def greedy_lookup(
         stats.passes += 1
         stats.batch_tokens += len(batch)
         stats.drafted += len(guess)
-        rows = _rows(llm, len(batch))
+        rows = last_logits(llm, len(batch))
         predicted = np.argmax(rows, axis=1)
         accepted = 0
         while accepted < len(guess) and int(predicted[accepted]) == guess[accepted]:
@@ -105,7 +105,7 @@ def greedy_lookup(
         logits = rows[accepted:accepted + 1]
 
 
-def _rows(llm: Llama, n: int) -> np.ndarray:
+def last_logits(llm: Llama, n: int) -> np.ndarray:
     """The logits of the last `n` positions of the last pass (each one asked for)."""
     vocab = llm.n_vocab()
     return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n * vocab,)).reshape(n, vocab).copy()

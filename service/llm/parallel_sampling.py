@@ -18,7 +18,7 @@ import numpy as np
 from llama_cpp import llama_cpp
 
 from service.llm.base import TokenCallback
-from service.llm.lookup_decoding import top_logprob
+from service.llm.lookup_decoding import last_logits, top_logprob
 from service.llm.saved_prefixes import common_prefix
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def decode_together(
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(np.asarray(prompt).tobytes()).digest()[:8], "little"))
     answers = [Answer(TextStream(llm, stop, on_token if seq == 0 else None)) for seq in range(n)]
     vocab = llm._model.vocab
-    rows = np.repeat(_last_rows(llm, 1), n, axis=0)  # every sequence starts from the prompt's last logits
+    rows = np.repeat(last_logits(llm, 1), n, axis=0)  # every sequence starts from the prompt's last logits
     active = list(range(n))
     position = len(prompt)
     batch = llm._batch.batch
@@ -117,7 +117,7 @@ def decode_together(
                 batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = token, position, 1, True
                 batch.seq_id[i][0] = seq
             llm._ctx.decode(llm._batch)
-            rows = _last_rows(llm, len(chosen))
+            rows = last_logits(llm, len(chosen))
             position += 1
     finally:
         for seq in range(1, n):
@@ -129,11 +129,6 @@ def decode_together(
     for answer in answers:
         answer.stream.close()
     return answers
-
-
-def _last_rows(llm: Llama, rows: int) -> np.ndarray:
-    vocab = llm.n_vocab()
-    return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(rows * vocab,)).reshape(rows, vocab).copy()
 
 
 def _sample(row: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
