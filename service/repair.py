@@ -5,7 +5,10 @@ them word for word):
 - a column qualified with the alias of a table that lacks it, when exactly one other table of the same SELECT
   has it (`T2.name` where T2 is `singer_in_concert` and only `singer`, T1, has `name`);
 - a column spelled differently from the schema only in case and separators (`pet_type` for `PetType`), when
-  exactly one column of the SELECT's tables has that spelling.
+  exactly one column of the SELECT's tables has that spelling;
+- a column that none of the SELECT's tables has but exactly one other table does, linked by a single foreign key
+  to exactly one of them (the table it was qualified with first): that table is joined on the key
+  (`SELECT T1.Fname FROM Has_Pet AS T1 ...` reads `Student.Fname` through `Has_Pet.StuID`).
 
 Joins, on every answer (the query runs, so nothing else would catch it): a join condition that compares a
 column with itself (`JOIN car_names AS T2 ON T2.MakeId = T2.MakeId`, a cross join in effect) becomes the
@@ -54,7 +57,7 @@ def _repair_columns(select: exp.Select, catalog: SchemaCatalog) -> bool:
     for column in _own(select, exp.Column):
         if not column.table and (column.this.quoted or column.name.lower() in aliases):
             continue  # a string in double quotes (SQLite reads it as text) or the query's own alias
-        owner = _owner(column, sources)
+        owner = _owner(column, sources) or _join_owner(select, column, sources, catalog)
         if owner is not None:
             alias, name = owner
             column.set("this", exp.to_identifier(name, quoted=column.this.quoted))
@@ -62,6 +65,49 @@ def _repair_columns(select: exp.Select, catalog: SchemaCatalog) -> bool:
                 column.set("table", exp.to_identifier(alias))
             repaired = True
     return repaired
+
+
+def _join_owner(select: exp.Select, column: exp.Column, sources: dict[str, tuple[str, TableInfo]],
+                catalog: SchemaCatalog) -> tuple[str, str] | None:
+    """(alias, column name) on a table joined to the SELECT for it, when the column is on no table of the SELECT
+    and exactly one other table, one foreign key away, has it; the join is added to `select` and `sources`."""
+    qualifier = column.table.lower()
+    if (qualifier and qualifier not in sources) or not select.args.get("from_"):
+        return None
+    near = [sources[qualifier]] if qualifier else []
+    present = {table.name.lower() for _, table in sources.values()}
+    for key in (str.lower, _spelling):
+        wanted = key(column.name)
+        if any(key(c.name) == wanted for _, table in sources.values() for c in table.columns):
+            return None  # on a table of the SELECT: `_owner`'s to repair, or ambiguous
+        found = [(table, c.name) for table in catalog.tables.values() if table.name.lower() not in present
+                 for c in table.columns if key(c.name) == wanted]
+        if found:
+            break
+    for tables in (near, list(sources.values())):  # the qualifier's table first, then any (a slip of alias)
+        links = [(table, name, alias, link) for table, name in found
+                 for alias in [_new_alias(table.name, sources)] for link in _links((alias, table), tables)]
+        if links:
+            break
+    if len(links) != 1:
+        return None
+    table, name, alias, link = links[0]
+    joined = exp.Table(this=exp.to_identifier(table.name))
+    if alias != table.name:
+        joined.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+    select.set("joins", [*_joins(select), exp.Join(this=joined, on=_equality(link))])
+    sources[alias.lower()] = (alias, table)
+    return alias, name
+
+
+def _new_alias(name: str, sources: dict[str, tuple[str, TableInfo]]) -> str:
+    """`T<n>` after the query's own `T1`, `T2`... when it aliases its tables; the table's name when it does not."""
+    if all(alias.lower() == table.name.lower() for alias, table in sources.values()):
+        return name
+    n = len(sources) + 1
+    while f"t{n}" in sources:
+        n += 1
+    return f"T{n}"
 
 
 def _owner(column: exp.Column, sources: dict[str, tuple[str, TableInfo]]) -> tuple[str, str] | None:
@@ -124,20 +170,29 @@ def _compares_itself(condition: exp.Expression | None) -> bool:
             and left.table.lower() == right.table.lower() and left.name.lower() == right.name.lower())
 
 
-def _link(joined: tuple[str, TableInfo], earlier: list[tuple[str, TableInfo]], written: str) -> exp.EQ | None:
-    """The equality of the one single-column foreign key between `joined` and an earlier table (the one on the
-    column the model wrote, when several are)."""
+def _links(joined: tuple[str, TableInfo], others: list[tuple[str, TableInfo]]) -> list[tuple[str, str, str, str]]:
+    """(alias, column, alias, column), the foreign key's side first, of every single-column foreign key between
+    `joined` and one of `others`."""
     alias, table = joined
     links = []
-    for other_alias, other in earlier:
+    for other_alias, other in others:
         for source, target, source_alias, target_alias in ((table, other, alias, other_alias),
                                                           (other, table, other_alias, alias)):
             for fk in source.foreign_keys:
                 if len(fk.columns) == 1 and fk.ref_table.lower() == target.name.lower():
                     links.append((source_alias, fk.columns[0], target_alias, fk.ref_columns[0]))
+    return links
+
+
+def _equality(link: tuple[str, str, str, str]) -> exp.EQ:
+    a_alias, a_column, b_alias, b_column = link
+    return exp.EQ(this=exp.column(a_column, a_alias), expression=exp.column(b_column, b_alias))
+
+
+def _link(joined: tuple[str, TableInfo], earlier: list[tuple[str, TableInfo]], written: str) -> exp.EQ | None:
+    """The equality of the one single-column foreign key between `joined` and an earlier table (the one on the
+    column the model wrote, when several are)."""
+    links = _links(joined, earlier)
     if len(links) > 1:
         links = [link for link in links if written.lower() in (link[1].lower(), link[3].lower())]
-    if len(links) != 1:
-        return None
-    a_alias, a_column, b_alias, b_column = links[0]
-    return exp.EQ(this=exp.column(a_column, a_alias), expression=exp.column(b_column, b_alias))
+    return _equality(links[0]) if len(links) == 1 else None

@@ -1,6 +1,6 @@
-"""The deterministic repairs: columns (wrong table alias, other spelling), on Spider's concert_singer tables, and
-join conditions comparing a column with itself, on car_1's (hand-built catalogs: the rules need only names and
-keys)."""
+"""The deterministic repairs: columns (wrong table alias, other spelling), on Spider's concert_singer tables; a
+column whose table must be joined, on pets_1's; join conditions comparing a column with itself, on car_1's
+(hand-built catalogs: the rules need only names and keys)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_column_moves_or_is_respelled_to_the_one_that_fits(sql: str, repaired: s
     [
         # two tables of the SELECT have Name: ambiguous, left to the model
         "SELECT T3.Name FROM singer AS T1 JOIN stadium AS T2 ON 1 = 1 JOIN concert AS T3 ON 1 = 1",
-        # no table of the SELECT has Stadium_ID (concert would have to be joined): not this repair's job
+        # no table of the SELECT has Stadium_ID, and no foreign key (this catalog declares none) links one that has
         "SELECT T2.Stadium_ID FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.Singer_ID = T2.Singer_ID",
         # two tables have a column spelled stadiumid
         "SELECT stadiumid FROM concert JOIN stadium ON concert.Stadium_ID = stadium.Stadium_ID",
@@ -72,6 +72,55 @@ def test_column_moves_or_is_respelled_to_the_one_that_fits(sql: str, repaired: s
 )
 def test_nothing_is_repaired_without_exactly_one_fit(sql: str) -> None:
     assert repair_columns(sql, CATALOG) is None
+
+
+PETS = SchemaCatalog("sqlite", "", [], {
+    t.name: t for t in (
+        table("Student", "StuID", "LName", "Fname", "Age", "Major"),
+        table("Has_Pet", "StuID", "PetID", keys=(ForeignKey(["StuID"], "Student", ["StuID"]),
+                                                 ForeignKey(["PetID"], "Pets", ["PetID"]))),
+        table("Pets", "PetID", "PetType", "pet_age"),
+        table("Dorm", "dormid", "dorm_name"),  # unlinked
+        table("Lives_in", "stuid", "dormid", "room_number",
+              keys=(ForeignKey(["stuid"], "Student", ["StuID"]), ForeignKey(["dormid"], "Dorm", ["dormid"]))),
+    )
+})
+
+
+@pytest.mark.parametrize(
+    ("sql", "repaired"),
+    [
+        # Spider dev 59 as the 1.5B model wrote it: Fname is Student's, one key away from Has_Pet (T1)
+        ("SELECT T1.Fname FROM Has_Pet AS T1 JOIN Pets AS T2 ON T1.PetID = T2.PetID WHERE T2.PetType = 'cat'",
+         "SELECT T3.Fname FROM Has_Pet AS T1 JOIN Pets AS T2 ON T1.PetID = T2.PetID "
+         "JOIN Student AS T3 ON T1.StuID = T3.StuID WHERE T2.PetType = 'cat'"),
+        # Spider dev 83: qualified with Pets (T2), which no key links to Student: the table that links it is used
+        ("SELECT T2.LName FROM Has_Pet AS T1 JOIN Pets AS T2 ON T1.PetID = T2.PetID WHERE T2.pet_age = 3",
+         "SELECT T3.LName FROM Has_Pet AS T1 JOIN Pets AS T2 ON T1.PetID = T2.PetID "
+         "JOIN Student AS T3 ON T1.StuID = T3.StuID WHERE T2.pet_age = 3"),
+        # unaliased: joined under its own name, once for both of its columns
+        ("SELECT Fname, LName FROM Has_Pet WHERE PetID = 3",
+         "SELECT Fname, LName FROM Has_Pet JOIN Student ON Has_Pet.StuID = Student.StuID WHERE PetID = 3"),
+        # three tables have StuID; Has_Pet is the only one a key links to Pets
+        ("SELECT StuID FROM Pets WHERE pet_age > 2",
+         "SELECT StuID FROM Pets JOIN Has_Pet ON Has_Pet.PetID = Pets.PetID WHERE pet_age > 2"),
+    ],
+)
+def test_a_column_one_key_away_joins_its_table(sql: str, repaired: str) -> None:
+    assert repair_columns(sql, PETS) == repaired
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT COUNT(*) FROM Student WHERE PetType = 'cat'",  # Pets is two keys away
+        "SELECT dorm_name FROM Has_Pet",  # Dorm is linked to no table of the SELECT
+        "SELECT room_number FROM Pets",  # Lives_in has it, but no key links Lives_in to Pets
+        "SELECT Fname FROM Has_Pet AS T1 JOIN Lives_in AS T2 ON 1 = 1",  # both link to Student: two fits
+    ],
+)
+def test_no_table_is_joined_without_exactly_one_keyed_fit(sql: str) -> None:
+    assert repair_columns(sql, PETS) is None
 
 
 CARS = SchemaCatalog("sqlite", "", [], {
