@@ -72,8 +72,8 @@ def _join_owner(select: exp.Select, column: exp.Column, sources: dict[str, tuple
     """(alias, column name) on a table joined to the SELECT for it, when the column is on no table of the SELECT
     and exactly one other table, one foreign key away, has it; the join is added to `select` and `sources`."""
     qualifier = column.table.lower()
-    if (qualifier and qualifier not in sources) or not select.args.get("from_"):
-        return None
+    if (qualifier and qualifier not in sources) or not select.args.get("from_") or column.find_ancestor(exp.Join):
+        return None  # in a join condition the model's join itself is wrong; a new join would come after it
     near = [sources[qualifier]] if qualifier else []
     present = {table.name.lower() for _, table in sources.values()}
     for key in (str.lower, _spelling):

@@ -116,6 +116,8 @@ def test_a_column_one_key_away_joins_its_table(sql: str, repaired: str) -> None:
         "SELECT COUNT(*) FROM Student WHERE PetType = 'cat'",  # Pets is two keys away
         "SELECT dorm_name FROM Has_Pet",  # Dorm is linked to no table of the SELECT
         "SELECT room_number FROM Pets",  # Lives_in has it, but no key links Lives_in to Pets
+        # in a join condition: the join is what is wrong (and a later join cannot be named in it on PostgreSQL)
+        "SELECT T1.LName FROM Student AS T1 JOIN Has_Pet AS T2 ON T2.PetType = 'cat'",
         "SELECT Fname FROM Has_Pet AS T1 JOIN Lives_in AS T2 ON 1 = 1",  # both link to Student: two fits
     ],
 )
