@@ -20,7 +20,7 @@ from service.escalation import answer_of, escalation_reason, keep_better
 from service.extract import extract_sql
 from service.llm import LLM
 from service.prompt import STOP, Prompt, PromptBuilder, Retry, relevant_terms
-from service.repair import repair_columns, repair_joins
+from service.repair import prune_joins, repair_columns, repair_joins
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
 from service.runtime import Runtime
@@ -122,11 +122,11 @@ class AskPipeline:
             drafts = s.candidates if number == 0 and execute else 1  # voting needs rows
             gated = drafts > 1 and s.candidates_below_logprob is not None  # the greedy answer first, alone
             n = 1 if gated else drafts
-            outcomes = [self._try(db_id, catalog, attempt, execute, max_rows, stage)
+            outcomes = [self._try(db_id, catalog, question, attempt, execute, max_rows, stage)
                         for attempt in self._generate(llm, prompt, n, result, stage, emit)]
             if gated and unsure(outcomes[0], s.candidates_below_logprob):
                 n = drafts  # the greedy answer is drafted again among them: one batch, not a separate pass
-                outcomes = [self._try(db_id, catalog, attempt, execute, max_rows, stage)
+                outcomes = [self._try(db_id, catalog, question, attempt, execute, max_rows, stage)
                             for attempt in self._generate(llm, prompt, n, result, stage, emit)]
             best, agreeing = choose(outcomes)
             result.attempts.append(best.attempt)
@@ -176,13 +176,13 @@ class AskPipeline:
         return [Attempt(sql=extract_sql(prefill + c.text), raw=c.text, model=c.model or llm.name,
                         logprob_mean=c.logprob_mean) for c in completions]
 
-    def _try(self, db_id: str, catalog: SchemaCatalog, attempt: Attempt, execute: bool, max_rows: int,
-             stage: Stage) -> Outcome:
+    def _try(self, db_id: str, catalog: SchemaCatalog, question: str, attempt: Attempt, execute: bool,
+             max_rows: int, stage: Stage) -> Outcome:
         """Validate an attempt and (where asked) run it; a failure is recorded on the attempt."""
         outcome = Outcome(attempt)
         try:
             with stage("validate"):
-                outcome.checked = self._validate(db_id, catalog, attempt, max_rows)
+                outcome.checked = self._validate(db_id, catalog, question, attempt, max_rows)
             if execute:
                 with stage("execute"):
                     outcome.rows = self._execute(db_id, outcome.checked, max_rows)
@@ -210,11 +210,12 @@ class AskPipeline:
         self._warm.add((llm.name, db_id))
         return loaded
 
-    def _validate(self, db_id: str, catalog: SchemaCatalog, attempt: Attempt, max_rows: int) -> CheckedSQL:
+    def _validate(self, db_id: str, catalog: SchemaCatalog, question: str, attempt: Attempt,
+                  max_rows: int) -> CheckedSQL:
         sql = attempt.sql
         if not sql:
             raise AttemptFailed("no_sql", "the answer contained no SQL statement")
-        joined = repair_joins(sql, catalog)
+        joined = _repair_joins(sql, catalog, question)
         if joined:
             attempt.repaired_sql = sql = joined
         try:
@@ -222,7 +223,7 @@ class AskPipeline:
         except SQLRefused as refused:
             repaired = repair_columns(sql, catalog) if refused.rule == "unknown_column" else None
             if repaired:  # a key moved to its table may now be compared with itself: then the join needs its key
-                repaired = repair_joins(repaired, catalog) or repaired
+                repaired = _repair_joins(repaired, catalog, question) or repaired
                 try:
                     checked = self.rt.check_sql(db_id, repaired, max_rows)
                     attempt.repaired_sql = repaired
@@ -240,6 +241,14 @@ class AskPipeline:
             raise AttemptFailed("timeout", str(exc)) from None
         except QueryFailed as exc:
             raise AttemptFailed("runtime", str(exc)) from None
+
+
+def _repair_joins(sql: str, catalog: SchemaCatalog, question: str) -> str | None:
+    """Self-comparing join conditions given their key, then joins that only repeat or drop rows dropped; None when
+    neither changed the query."""
+    keyed = repair_joins(sql, catalog)
+    pruned = prune_joins(keyed or sql, catalog, question)
+    return pruned or keyed
 
 
 def _settle(result: AskResult, outcome: Outcome) -> None:

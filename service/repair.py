@@ -10,9 +10,13 @@ them word for word):
   to exactly one of them (the table it was qualified with first): that table is joined on the key
   (`SELECT T1.Fname FROM Has_Pet AS T1 ...` reads `Student.Fname` through `Has_Pet.StuID`).
 
-Joins, on every answer (the query runs, so nothing else would catch it): a join condition that compares a
-column with itself (`JOIN car_names AS T2 ON T2.MakeId = T2.MakeId`, a cross join in effect) becomes the
-foreign key that links the joined table to one written before it, when exactly one does."""
+Joins, on every answer (the query runs, so nothing else would catch it):
+- a join condition that compares a column with itself (`JOIN car_names AS T2 ON T2.MakeId = T2.MakeId`, a cross
+  join in effect) becomes the foreign key that links the joined table to one written before it, when exactly one
+  does;
+- a joined table the query reads nothing from, that the question does not name, in a SELECT that neither
+  aggregates nor groups, is dropped: its only effect is to repeat or drop rows (`singer JOIN singer_in_concert`
+  for "song names by singers above the average age" lists a song once per concert)."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from collections.abc import Callable
 import sqlglot
 from sqlglot import exp
 
+from indexer.example_pool import words_of_names
 from indexer.models import TableInfo
 from service.catalog import SchemaCatalog
 
@@ -34,6 +39,12 @@ def repair_columns(sql: str, catalog: SchemaCatalog) -> str | None:
 def repair_joins(sql: str, catalog: SchemaCatalog) -> str | None:
     """The query with each self-comparing join condition replaced by its foreign key; None when none was."""
     return _rewrite(sql, catalog, _repair_joins)
+
+
+def prune_joins(sql: str, catalog: SchemaCatalog, question: str) -> str | None:
+    """The query without joined tables that only repeat or drop rows and that the question does not name; None
+    when there are none."""
+    return _rewrite(sql, catalog, lambda select, catalog: _prune_joins(select, catalog, question.lower()))
 
 
 def _rewrite(sql: str, catalog: SchemaCatalog, repair: Callable[[exp.Select, SchemaCatalog], bool]) -> str | None:
@@ -196,3 +207,37 @@ def _link(joined: tuple[str, TableInfo], earlier: list[tuple[str, TableInfo]], w
     if len(links) > 1:
         links = [link for link in links if written.lower() in (link[1].lower(), link[3].lower())]
     return _equality(links[0]) if len(links) == 1 else None
+
+
+def _prune_joins(select: exp.Select, catalog: SchemaCatalog, question: str) -> bool:
+    if select.args.get("group") or select.args.get("having") or _own(select, exp.AggFunc) or _own(select, exp.Star):
+        return False  # what is counted or grouped depends on the join
+    columns = _own(select, exp.Column)
+    pruned = False
+    for join in _joins(select):
+        table, condition = join.this, join.args.get("on")
+        name = catalog.find(table.name) if isinstance(table, exp.Table) else None
+        if not name or condition is None or join.side or join.args.get("kind") not in (None, "", "INNER"):
+            continue
+        info, alias = catalog.tables[name], table.alias_or_name.lower()
+        in_condition = {id(c) for c in condition.find_all(exp.Column)}
+        read = [c for c in columns if id(c) not in in_condition
+                and (c.table.lower() == alias or (not c.table and info.column(c.name)))]
+        linked = {c.table.lower() for c in condition.find_all(exp.Column)} - {alias}
+        elsewhere = [j for j in _joins(select) if j is not join and j.args.get("on") is not None
+                     and any(c.table.lower() == alias for c in j.args["on"].find_all(exp.Column))]
+        if read or elsewhere or len(linked) != 1 or "" in linked or _named(question, select, table, condition, info):
+            continue
+        join.pop()
+        pruned = True
+    return pruned
+
+
+def _named(question: str, select: exp.Select, table: exp.Table, condition: exp.Expression, info: TableInfo) -> bool:
+    """Does the question use a word of the table's name, synonyms or join columns that the query's other tables
+    and the columns it is joined to do not have (`flights` joined on DestAirport: "destination")?"""
+    others = {t.name for t in _own(select, exp.Table) if t is not table}
+    own_columns = [c.name for c in condition.find_all(exp.Column) if c.table.lower() == table.alias_or_name.lower()]
+    other_columns = [c.name for c in condition.find_all(exp.Column) if c.table.lower() != table.alias_or_name.lower()]
+    words = words_of_names([info.name, *info.synonyms, *own_columns]) - words_of_names([*others, *other_columns])
+    return any(word.rstrip("s")[:5] in question for word in words if len(word) > 2)

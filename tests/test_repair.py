@@ -1,6 +1,7 @@
 """The deterministic repairs: columns (wrong table alias, other spelling), on Spider's concert_singer tables; a
-column whose table must be joined, on pets_1's; join conditions comparing a column with itself, on car_1's
-(hand-built catalogs: the rules need only names and keys)."""
+column whose table must be joined, on pets_1's; join conditions comparing a column with itself, on car_1's; joins
+that only repeat rows, on concert_singer's and flight_2's (hand-built catalogs: the rules need only names and
+keys)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from indexer.models import ColumnInfo, ForeignKey, TableInfo
 from service.catalog import SchemaCatalog
-from service.repair import repair_columns, repair_joins
+from service.repair import prune_joins, repair_columns, repair_joins
 
 
 def table(name: str, *columns: str, keys: tuple[ForeignKey, ...] = ()) -> TableInfo:
@@ -178,3 +179,58 @@ def test_a_key_moved_by_the_column_repair_then_gets_its_foreign_key() -> None:
     assert moved is not None and "T2.MakeId = T2.MakeId" in moved
     assert repair_joins(moved, CARS) == ("SELECT T2.Model FROM cars_data AS T1 JOIN car_names AS T2 "
                                          "ON T1.Id = T2.MakeId ORDER BY T1.Weight")
+
+
+SINGERS = "FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.Singer_ID = T2.Singer_ID"
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "pruned"),
+    [
+        # Spider dev 12 as the 1.5B model wrote it: each song listed once per concert its singer sang in
+        ("List all song names by singers above the average age.",
+         f"SELECT T1.Song_Name {SINGERS} WHERE T1.Age > (SELECT AVG(Age) FROM singer)",
+         "SELECT T1.Song_Name FROM singer AS T1 WHERE T1.Age > (SELECT AVG(Age) FROM singer)"),
+        # the joined table written first does not matter; the question's words for the kept table do not either
+        ("What are the names of the singers?",
+         "SELECT T2.Name FROM singer_in_concert AS T1 JOIN singer AS T2 ON T1.Singer_ID = T2.Singer_ID "
+         "JOIN stadium AS T3 ON T3.Stadium_ID = T2.Singer_ID",
+         "SELECT T2.Name FROM singer_in_concert AS T1 JOIN singer AS T2 ON T1.Singer_ID = T2.Singer_ID"),
+    ],
+)
+def test_a_join_that_only_repeats_rows_is_dropped(question: str, sql: str, pruned: str) -> None:
+    assert prune_joins(sql, CATALOG, question) == pruned
+
+
+AIRPORTS = SchemaCatalog("sqlite", "", [], {
+    t.name: t for t in (table("airports", "City", "AirportCode"),
+                        table("flights", "FlightNo", "SourceAirport", "DestAirport"))
+})
+
+
+@pytest.mark.parametrize(
+    ("question", "sql"),
+    [
+        ("Which singers sang in a concert?", f"SELECT T1.Name {SINGERS}"),  # the question names the table
+        ("How many singers are there?", f"SELECT COUNT(*) {SINGERS}"),  # counts what the join gives
+        ("Name the singers of each age.", f"SELECT T1.Name {SINGERS} GROUP BY T1.Age"),
+        ("Which concerts had a singer?", f"SELECT T2.concert_ID {SINGERS}"),  # reads the joined table
+        ("Which ones?", f"SELECT concert_ID {SINGERS}"),  # unqualified, but only the joined table has it
+        ("What are the names?", f"SELECT * {SINGERS}"),
+        ("What are the names?", "SELECT T1.Name FROM singer AS T1 LEFT JOIN singer_in_concert AS T2 "
+                                "ON T1.Singer_ID = T2.Singer_ID"),
+        # a bridge: T2 links T1 to T3, which the query reads
+        ("Names of singers in 2014?", f"SELECT T1.Name {SINGERS} JOIN concert AS T3 ON T2.concert_ID = "
+                                      "T3.concert_ID WHERE T3.Year = 2014"),
+    ],
+)
+def test_a_join_that_the_question_or_query_needs_stays(question: str, sql: str) -> None:
+    assert prune_joins(sql, CATALOG, question) is None
+
+
+def test_a_join_named_by_its_columns_in_the_question_stays() -> None:
+    # Spider dev 222's join, without its count: "destination" names flights through DestAirport
+    sql = "SELECT T1.City FROM airports AS T1 JOIN flights AS T2 ON T1.AirportCode = T2.DestAirport"
+    assert prune_joins(sql, AIRPORTS, "Which cities are flight destinations?") is None
+    assert prune_joins(sql, AIRPORTS, "Which cities are destinations?") is None
+    assert prune_joins(sql, AIRPORTS, "Which cities have an airport?") == "SELECT T1.City FROM airports AS T1"
