@@ -239,5 +239,10 @@ def _named(question: str, select: exp.Select, table: exp.Table, condition: exp.E
     others = {t.name for t in _own(select, exp.Table) if t is not table}
     own_columns = [c.name for c in condition.find_all(exp.Column) if c.table.lower() == table.alias_or_name.lower()]
     other_columns = [c.name for c in condition.find_all(exp.Column) if c.table.lower() != table.alias_or_name.lower()]
-    words = words_of_names([info.name, *info.synonyms, *own_columns]) - words_of_names([*others, *other_columns])
-    return any(word.rstrip("s")[:5] in question for word in words if len(word) > 2)
+    stems = {_stem(w) for w in words_of_names([info.name, *info.synonyms, *own_columns])}
+    stems -= {_stem(w) for w in words_of_names([*others, *other_columns])}  # `Templates` beside `Template_Types`
+    return any(stem in question for stem in stems if len(stem) > 2)
+
+
+def _stem(word: str) -> str:
+    return word.rstrip("s")[:5]

@@ -228,6 +228,18 @@ def test_a_join_that_the_question_or_query_needs_stays(question: str, sql: str) 
     assert prune_joins(sql, CATALOG, question) is None
 
 
+def test_a_table_named_only_by_words_its_neighbour_shares_is_not_named() -> None:
+    # Spider dev 349 as the model wrote it: "template" names Ref_Template_Types as much as Templates
+    templates = SchemaCatalog("sqlite", "", [], {
+        t.name: t for t in (table("Ref_Template_Types", "Template_Type_Code", "Template_Type_Description"),
+                            table("Templates", "Template_ID", "Template_Type_Code"))
+    })
+    sql = ("SELECT T1.Template_Type_Description FROM Ref_Template_Types AS T1 JOIN Templates AS T2 "
+           "ON T1.Template_Type_Code = T2.Template_Type_Code WHERE T1.Template_Type_Code = 'AD'")
+    assert prune_joins(sql, templates, 'What is the template type description for template type code "AD"?') == (
+        "SELECT T1.Template_Type_Description FROM Ref_Template_Types AS T1 WHERE T1.Template_Type_Code = 'AD'")
+
+
 def test_a_join_named_by_its_columns_in_the_question_stays() -> None:
     # Spider dev 222's join, without its count: "destination" names flights through DestAirport
     sql = "SELECT T1.City FROM airports AS T1 JOIN flights AS T2 ON T1.AirportCode = T2.DestAirport"
