@@ -14,9 +14,7 @@ from service.extract import extract_sql
 from service.llm.base import Completion
 from service.llm.factory import build_llm
 from service.pipeline import AskPipeline
-from service.runtime import Runtime
-from service.settings import DatabaseConfig
-from tests.conftest import DEMO, REPO, require_data, sharing, spider_db
+from tests.conftest import DEMO, REPO, sharing
 
 pytestmark = pytest.mark.slow
 HELD_OUT = json.loads((REPO / "tests" / "data" / "demo_questions.json").read_text())
@@ -49,24 +47,17 @@ def test_stable_prefix_is_reused_between_questions(demo_pipeline) -> None:
 
 
 def test_a_databases_first_question_saves_its_prefix_for_the_next_process(demo_runtime, tmp_path: Path) -> None:
-    # A two-table database in a fresh home: the demo's ~3,700-token prefix is already in the run's shared folder,
-    # and evaluating it again here would cost most of this module's time for the same claim.
-    require_data()
-    settings = demo_runtime.settings.model_copy(update={
-        "home": tmp_path, "prefix_cache_dir": None, "default_db": "singer",
-        "databases": {"singer": DatabaseConfig(url=f"sqlite:///{spider_db('spider', 'singer')}")}})
-    first_process = Runtime(settings, llm=build_llm(settings), embedder=demo_runtime.embedder)
-    first_process.index("singer")
-    first = AskPipeline(first_process).ask("How many singers are there?", "singer")
+    settings = demo_runtime.settings.model_copy(  # no prefix saved yet
+        update={"home": tmp_path, "prefix_cache_dir": None})
+    first = AskPipeline(sharing(demo_runtime, llm=build_llm(settings))).ask("How many subnetworks are there?", "demo")
     saved = list((tmp_path / "prefix-cache").glob("*.npz"))
-    pipeline = AskPipeline(sharing(first_process, llm=build_llm(settings)))  # the next process
-    loaded = pipeline.warm_up("singer")
-    again = pipeline.ask("What is the name of the singer with the largest net worth?", "singer")
-    first_process.close()
-    assert "warm_up" in first.timings and first.rows == [[8]]
+    pipeline = AskPipeline(sharing(demo_runtime, llm=build_llm(settings)))  # the next process
+    loaded = pipeline.warm_up("demo")
+    again = pipeline.ask("How many managed elements are there?", "demo")
+    assert "warm_up" in first.timings and first.rows == [[4]]
     assert len(saved) == 1 and loaded
-    assert "warm_up" not in again.timings and again.tokens.cached > 0.8 * again.tokens.prompt
-    assert again.rows == [["Liliane Bettencourt"]]
+    assert "warm_up" not in again.timings and again.tokens.cached > 0.9 * again.tokens.prompt
+    assert again.rows == [[21]]
 
 
 class FirstAnswerBroken:
