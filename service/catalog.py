@@ -19,22 +19,23 @@ class SchemaCatalog:
     description: str
     glossary: list[dict[str, Any]]
     tables: dict[str, TableInfo]  # in a stable order (by name), which keeps prompt prefixes stable
-    _neighbours: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _neighbours: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def load(cls, store: VectorStore, db_id: str) -> SchemaCatalog:
         meta = next(iter(store.payloads(db_id, "database")), {})
         infos = sorted((TableInfo.from_dict(p["info"]) for p in store.payloads(db_id, "table")),
                        key=lambda t: t.name.lower())
-        catalog = cls(meta.get("dialect", "sqlite"), meta.get("description", ""), meta.get("glossary", []),
-                      {t.name: t for t in infos})
-        for table in infos:
+        return cls(meta.get("dialect", "sqlite"), meta.get("description", ""), meta.get("glossary", []),
+                   {t.name: t for t in infos})
+
+    def __post_init__(self) -> None:
+        for table in self.tables.values():
             for fk in table.foreign_keys:
-                ref = catalog.find(fk.ref_table)
+                ref = self.find(fk.ref_table)
                 if ref and ref != table.name:
-                    catalog._neighbours.setdefault(table.name, set()).add(ref)
-                    catalog._neighbours.setdefault(ref, set()).add(table.name)
-        return catalog
+                    self._neighbours.setdefault(table.name, set()).add(ref)
+                    self._neighbours.setdefault(ref, set()).add(table.name)
 
     def find(self, name: str) -> str | None:
         """The table's name as stored, matched case-insensitively."""
@@ -54,18 +55,40 @@ class SchemaCatalog:
     def join_path(self, start: str, goal: str, max_hops: int = 3) -> list[str]:
         """Tables strictly between `start` and `goal` on a shortest foreign-key path ([] when adjacent or
         unconnected within `max_hops`)."""
-        previous: dict[str, str | None] = {start: None}
-        queue = deque([(start, 0)])
+        previous = self._shortest(start, goal, max_hops)
+        path: list[str] = []
+        if goal == start:
+            return path
+        node = goal
+        while node in previous and (node := previous[node][0]) != start:
+            path.append(node)
+        return path[::-1]
+
+    def join_paths(self, start: str, goal: str, max_hops: int = 3) -> list[list[str]]:
+        """Every shortest foreign-key path's tables strictly between `start` and `goal` ([] when unconnected)."""
+        previous = self._shortest(start, goal, max_hops)
+
+        def ending(node: str) -> list[list[str]]:
+            return [[]] if node == start else [[*p, node] for before in previous[node] for p in ending(before)]
+
+        return [p[:-1] for p in ending(goal)] if goal in previous and goal != start else []
+
+    def _shortest(self, start: str, goal: str, max_hops: int) -> dict[str, list[str]]:
+        """Breadth-first from `start` until `goal`'s level: each node reached, with every neighbour one step
+        nearer to `start` (the first found first)."""
+        previous: dict[str, list[str]] = {start: []}
+        hops = {start: 0}
+        queue = deque([start])
         while queue:
-            node, hops = queue.popleft()
-            if node == goal:
-                path = []
-                while (node := previous[node]) not in (None, start):
-                    path.append(node)
-                return path[::-1]
-            if hops < max_hops:
-                for nxt in sorted(self._neighbours.get(node, ())):
-                    if nxt not in previous:
-                        previous[nxt] = node
-                        queue.append((nxt, hops + 1))
-        return []
+            node = queue.popleft()
+            if (goal in hops and hops[node] >= hops[goal]) or hops[node] >= max_hops:
+                continue
+            for nxt in sorted(self._neighbours.get(node, ())):
+                if nxt not in hops:
+                    hops[nxt] = hops[node] + 1
+                    previous[nxt] = [node]
+                    queue.append(nxt)
+                elif hops[nxt] == hops[node] + 1:
+                    previous[nxt].append(node)
+        return previous
+

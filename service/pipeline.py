@@ -20,7 +20,7 @@ from service.escalation import answer_of, escalation_reason, keep_better
 from service.extract import extract_sql
 from service.llm import LLM
 from service.prompt import STOP, Prompt, PromptBuilder, Retry, relevant_terms
-from service.repair import prune_joins, repair_columns, repair_joins
+from service.repair import repaired
 from service.results import AskResult, Attempt, Tokens
 from service.retrieve import retrieve
 from service.runtime import Runtime
@@ -215,24 +215,15 @@ class AskPipeline:
         sql = attempt.sql
         if not sql:
             raise AttemptFailed("no_sql", "the answer contained no SQL statement")
-        joined = _repair_joins(sql, catalog, question)
-        if joined:
-            attempt.repaired_sql = sql = joined
         try:
-            return self.rt.check_sql(db_id, sql, max_rows)
+            sql, checked = repaired(sql, catalog, question, lambda sql: self.rt.check_sql(db_id, sql, max_rows))
         except SQLRefused as refused:
-            repaired = repair_columns(sql, catalog) if refused.rule == "unknown_column" else None
-            if repaired:  # a key moved to its table may now be compared with itself: then the join needs its key
-                repaired = _repair_joins(repaired, catalog, question) or repaired
-                try:
-                    checked = self.rt.check_sql(db_id, repaired, max_rows)
-                    attempt.repaired_sql = repaired
-                    return checked
-                except SQLRefused:
-                    pass  # the model's own error is the one to correct
             kind = {"parse": "parse", "unknown_table": "unknown_identifier",
                     "unknown_column": "unknown_identifier"}.get(refused.rule, "refused")
             raise AttemptFailed(kind, refused.reason, refused.identifier, refused.rule) from None
+        if sql != attempt.sql:
+            attempt.repaired_sql = sql
+        return checked
 
     def _execute(self, db_id: str, checked: CheckedSQL, max_rows: int) -> QueryResult:
         try:
@@ -241,14 +232,6 @@ class AskPipeline:
             raise AttemptFailed("timeout", str(exc)) from None
         except QueryFailed as exc:
             raise AttemptFailed("runtime", str(exc)) from None
-
-
-def _repair_joins(sql: str, catalog: SchemaCatalog, question: str) -> str | None:
-    """Self-comparing join conditions given their key, then joins that only repeat or drop rows dropped; None when
-    neither changed the query."""
-    keyed = repair_joins(sql, catalog)
-    pruned = prune_joins(keyed or sql, catalog, question)
-    return pruned or keyed
 
 
 def _settle(result: AskResult, outcome: Outcome) -> None:

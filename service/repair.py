@@ -14,6 +14,9 @@ Joins, on every answer (the query runs, so nothing else would catch it):
 - a join condition that compares a column with itself (`JOIN car_names AS T2 ON T2.MakeId = T2.MakeId`, a cross
   join in effect) becomes the foreign key that links the joined table to one written before it, when exactly one
   does;
+- a join condition on a column that neither compared table has (`car_makers AS T1 JOIN cars_data AS T2 ON
+  T1.Id = T2.MakeId`) becomes their foreign key, or the one shortest path of keys between them through tables the
+  query lacks (`car_makers -> model_list -> car_names -> cars_data`);
 - a joined table the query reads nothing from, that the question does not name, in a SELECT that neither
   aggregates nor groups, is dropped: its only effect is to repeat or drop rows (`singer JOIN singer_in_concert`
   for "song names by singers above the average age" lists a song once per concert)."""
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import pairwise
+from typing import TypeVar
 
 import sqlglot
 from sqlglot import exp
@@ -29,6 +34,36 @@ from sqlglot import exp
 from indexer.example_pool import words_of_names
 from indexer.models import TableInfo
 from service.catalog import SchemaCatalog
+from service.errors import SQLRefused
+
+Checked = TypeVar("Checked")
+
+
+def repaired(sql: str, catalog: SchemaCatalog, question: str, check: Callable[[str], Checked]) -> tuple[str, Checked]:
+    """The SQL to run and `check`'s verdict on it: the joins repaired first (the query runs, so nothing else
+    would catch them), then, where `check` refuses an unknown column, the columns and the joins again (a key
+    moved to its table may now be compared with itself). Raises the refusal of the SQL as the joins left it
+    when no repair passes: the model's own error is the one to correct."""
+    sql = _repaired_joins(sql, catalog, question) or sql
+    try:
+        return sql, check(sql)
+    except SQLRefused as refused:
+        columns = repair_columns(sql, catalog) if refused.rule == "unknown_column" else None
+        if columns:
+            columns = _repaired_joins(columns, catalog, question) or columns
+            try:
+                return columns, check(columns)
+            except SQLRefused:
+                pass
+        raise
+
+
+def _repaired_joins(sql: str, catalog: SchemaCatalog, question: str) -> str | None:
+    """Join conditions given their keys, then joins that only repeat or drop rows dropped; None when neither
+    changed the query."""
+    keyed = repair_joins(sql, catalog)
+    pruned = prune_joins(keyed or sql, catalog, question)
+    return pruned or keyed
 
 
 def repair_columns(sql: str, catalog: SchemaCatalog) -> str | None:
@@ -37,7 +72,8 @@ def repair_columns(sql: str, catalog: SchemaCatalog) -> str | None:
 
 
 def repair_joins(sql: str, catalog: SchemaCatalog) -> str | None:
-    """The query with each self-comparing join condition replaced by its foreign key; None when none was."""
+    """The query with each self-comparing join condition, and each on a column neither table has, replaced by
+    the keys between its tables; None when none was."""
     return _rewrite(sql, catalog, _repair_joins)
 
 
@@ -103,10 +139,7 @@ def _join_owner(select: exp.Select, column: exp.Column, sources: dict[str, tuple
     if len(links) != 1:
         return None
     table, name, alias, link = links[0]
-    joined = exp.Table(this=exp.to_identifier(table.name))
-    if alias != table.name:
-        joined.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
-    select.set("joins", [*_joins(select), exp.Join(this=joined, on=_equality(link))])
+    select.set("joins", [*_joins(select), exp.Join(this=_aliased(table.name, alias), on=_equality(link))])
     sources[alias.lower()] = (alias, table)
     return alias, name
 
@@ -119,6 +152,13 @@ def _new_alias(name: str, sources: dict[str, tuple[str, TableInfo]]) -> str:
     while f"t{n}" in sources:
         n += 1
     return f"T{n}"
+
+
+def _aliased(name: str, alias: str) -> exp.Table:
+    table = exp.Table(this=exp.to_identifier(name))
+    if alias != name:
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+    return table
 
 
 def _owner(column: exp.Column, sources: dict[str, tuple[str, TableInfo]]) -> tuple[str, str] | None:
@@ -154,19 +194,70 @@ def _repair_joins(select: exp.Select, catalog: SchemaCatalog) -> bool:
     repaired = False
     earlier: list[tuple[str, TableInfo]] = []  # (alias as written, table) in the order the query names them
     source = select.args.get("from_")
-    for table in [source.this if source else None, *(j.this for j in _joins(select))]:
-        if not isinstance(table, exp.Table) or not catalog.find(table.name):
-            break  # a derived table: its columns are not the catalog's
-        info = catalog.tables[catalog.find(table.name) or ""]
+    tables = [source.this if source else None, *(j.this for j in _joins(select))]
+    if not all(isinstance(t, exp.Table) and catalog.find(t.name) for t in tables):
+        return False  # a derived table: its columns are not the catalog's
+    sources = {t.alias_or_name.lower(): (t.alias_or_name, catalog.tables[catalog.find(t.name) or ""]) for t in tables}
+    for table in tables:
+        alias, info = sources[table.alias_or_name.lower()]
         join = table.parent if isinstance(table.parent, exp.Join) else None
         condition = join.args.get("on") if join else None
         if _compares_itself(condition) and earlier:
-            link = _link((table.alias_or_name, info), earlier, condition.this.name)
+            link = _link((alias, info), earlier, condition.this.name)
             if link:
                 condition.replace(link)
                 repaired = True
-        earlier.append((table.alias_or_name, info))
+        elif join is not None and (other := _misjoined(condition, alias, info, sources)):
+            repaired = _rejoin(select, join, (alias, info), other, sources, catalog) or repaired
+        earlier.append((alias, info))
     return repaired
+
+
+def _misjoined(condition: exp.Expression | None, alias: str, info: TableInfo,
+               sources: dict[str, tuple[str, TableInfo]]) -> tuple[str, TableInfo] | None:
+    """The table the joined one is compared with, when the condition is an equality of one column of each and
+    either is not on its table (`car_makers AS T1 JOIN cars_data AS T2 ON T1.Id = T2.MakeId`)."""
+    if not isinstance(condition, exp.EQ):
+        return None
+    columns = [condition.this, condition.expression]
+    if not all(isinstance(c, exp.Column) and c.table.lower() in sources for c in columns):
+        return None
+    qualifiers = [c.table.lower() for c in columns]
+    if alias.lower() not in qualifiers or len(set(qualifiers)) != 2:
+        return None
+    missing = [c.name.lower() for c in columns if not sources[c.table.lower()][1].column(c.name)]
+    third = [table for key, (_, table) in sources.items() if key not in qualifiers]
+    if not missing or any(c.name.lower() in missing for table in third for c in table.columns):
+        return None  # all there, or a slip of alias for a third table's column: the column repair's to move
+    return sources[next(q for q in qualifiers if q != alias.lower())]
+
+
+def _rejoin(select: exp.Select, join: exp.Join, joined: tuple[str, TableInfo], other: tuple[str, TableInfo],
+            sources: dict[str, tuple[str, TableInfo]], catalog: SchemaCatalog) -> bool:
+    """Give `join` the foreign key between the two tables, or (when none links them directly) the one shortest
+    path of keys between them through tables the query does not have yet; False when neither is unambiguous."""
+    paths = catalog.join_paths(other[1].name, joined[1].name)
+    present = {table.name for _, table in sources.values()}
+    if len(paths) != 1 or present & set(paths[0]):
+        return False
+    named = dict(sources)
+    chain = [other]
+    for name in paths[0]:
+        alias = _new_alias(name, named)
+        named[alias.lower()] = (alias, catalog.tables[name])
+        chain.append(named[alias.lower()])
+    chain.append(joined)
+    links = [_links(b, [a]) for a, b in pairwise(chain)]
+    if any(len(found) != 1 for found in links):
+        return False
+    sources.update(named)
+    bridges = [exp.Join(this=_aliased(bridge.name, alias), on=_equality(link[0]))
+               for (alias, bridge), link in zip(chain[1:-1], links[:-1], strict=True)]
+    joins = _joins(select)
+    at = next(i for i, j in enumerate(joins) if j is join)
+    select.set("joins", [*joins[:at], *bridges, *joins[at:]])
+    join.args["on"].replace(_equality(links[-1][0]))
+    return True
 
 
 def _joins(select: exp.Select) -> list[exp.Join]:
@@ -212,9 +303,9 @@ def _link(joined: tuple[str, TableInfo], earlier: list[tuple[str, TableInfo]], w
 def _prune_joins(select: exp.Select, catalog: SchemaCatalog, question: str) -> bool:
     if select.args.get("group") or select.args.get("having") or _own(select, exp.AggFunc) or _own(select, exp.Star):
         return False  # what is counted or grouped depends on the join
-    columns = _own(select, exp.Column)
     pruned = False
-    for join in _joins(select):
+    for join in reversed(_joins(select)):  # the last first: a chain of unneeded joins goes from its end
+        columns = _own(select, exp.Column)
         table, condition = join.this, join.args.get("on")
         name = catalog.find(table.name) if isinstance(table, exp.Table) else None
         if not name or condition is None or join.side or join.args.get("kind") not in (None, "", "INNER"):

@@ -1,15 +1,19 @@
 """The deterministic repairs: columns (wrong table alias, other spelling), on Spider's concert_singer tables; a
-column whose table must be joined, on pets_1's; join conditions comparing a column with itself, on car_1's; joins
-that only repeat rows, on concert_singer's and flight_2's (hand-built catalogs: the rules need only names and
-keys)."""
+column whose table must be joined, on pets_1's; join conditions comparing a column with itself or on a missing
+column, on car_1's; joins that only repeat rows, on concert_singer's and flight_2's; the validate step's sequence
+with the real guard (hand-built catalogs: the rules need only names and keys)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 
 from indexer.models import ColumnInfo, ForeignKey, TableInfo
 from service.catalog import SchemaCatalog
-from service.repair import prune_joins, repair_columns, repair_joins
+from service.errors import SQLRefused
+from service.repair import prune_joins, repair_columns, repair_joins, repaired
+from service.sql_guard import CheckedSQL, check_sql
 
 
 def table(name: str, *columns: str, keys: tuple[ForeignKey, ...] = ()) -> TableInfo:
@@ -171,17 +175,93 @@ def test_no_join_is_repaired_without_exactly_one_key(sql: str) -> None:
     assert repair_joins(sql, CARS) is None
 
 
-def test_a_key_moved_by_the_column_repair_then_gets_its_foreign_key() -> None:
-    # Spider dev 96 as the model wrote it: cars_data (T1) has no MakeId; moved to T2, the key is compared with
-    # itself, and the join repair gives the condition the foreign key (the pipeline applies both in this order)
-    sql = "SELECT T2.Model FROM cars_data AS T1 JOIN car_names AS T2 ON T1.MakeId = T2.MakeId ORDER BY T1.Weight"
-    moved = repair_columns(sql, CARS)
-    assert moved is not None and "T2.MakeId = T2.MakeId" in moved
-    assert repair_joins(moved, CARS) == ("SELECT T2.Model FROM cars_data AS T1 JOIN car_names AS T2 "
-                                         "ON T1.Id = T2.MakeId ORDER BY T1.Weight")
+@pytest.mark.parametrize(
+    ("sql", "repaired"),
+    [
+        # the model's join between tables two keys apart, on a column cars_data lacks: the path through both
+        ("SELECT T1.FullName FROM car_makers AS T1 JOIN cars_data AS T2 ON T1.Id = T2.MakeId WHERE T2.Weight > 3000",
+         "SELECT T1.FullName FROM car_makers AS T1 JOIN model_list AS T3 ON T3.Maker = T1.Id "
+         "JOIN car_names AS T4 ON T4.Model = T3.Model JOIN cars_data AS T2 ON T2.Id = T4.MakeId "
+         "WHERE T2.Weight > 3000"),
+        # tables one key apart, on a column neither has: the key; unaliased tables are joined by their names
+        ("SELECT car_makers.FullName FROM car_makers JOIN model_list ON car_makers.Id = model_list.MakerId",
+         "SELECT car_makers.FullName FROM car_makers JOIN model_list ON model_list.Maker = car_makers.Id"),
+        ("SELECT car_makers.FullName FROM car_makers JOIN car_names ON car_makers.Id = car_names.Maker",
+         "SELECT car_makers.FullName FROM car_makers JOIN model_list ON model_list.Maker = car_makers.Id "
+         "JOIN car_names ON car_names.Model = model_list.Model"),
+    ],
+)
+def test_a_join_on_a_missing_column_gets_the_key_path_between_its_tables(sql: str, repaired: str) -> None:
+    assert repair_joins(sql, CARS) == repaired
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1 FROM car_makers AS T1 JOIN cars_data AS T2 ON T1.Id = T2.Id",  # valid: the model's to answer
+        # the column is a third table's: a slip of alias, which the column repair moves
+        "SELECT 1 FROM car_names AS T1 JOIN model_list AS T2 ON T1.Model = T2.Model "
+        "JOIN car_makers AS T3 ON T1.Maker = T3.Id",
+        # the path's table is in the query already
+        "SELECT 1 FROM car_names AS T1 JOIN car_makers AS T2 ON T1.MakerId = T2.Id JOIN model_list AS T3 "
+        "ON T3.Model = T1.Model",
+        "SELECT 1 FROM car_makers AS T1 JOIN orphans AS T2 ON T1.Id = T2.MakerId",  # no table of that name
+    ],
+)
+def test_no_key_path_replaces_a_valid_or_unclear_join(sql: str) -> None:
+    assert repair_joins(sql, CARS) is None
+
+
+def test_a_join_path_is_taken_only_when_it_is_the_one_shortest() -> None:
+    # two tables link `a` to `b`: which one the model meant is not for a rule to guess
+    keys = (ForeignKey(["a_id"], "a", ["id"]), ForeignKey(["b_id"], "b", ["id"]))
+    two_ways = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
+        table("a", "id"), table("b", "id"), table("ab", "a_id", "b_id", keys=keys),
+        table("ab2", "a_id", "b_id", keys=keys))})
+    assert two_ways.join_paths("a", "b") == [["ab"], ["ab2"]]
+    assert repair_joins("SELECT 1 FROM a JOIN b ON a.id = b.a_id", two_ways) is None
+    one_way = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
+        table("a", "id"), table("b", "id"), table("ab", "a_id", "b_id", keys=keys))})
+    assert repair_joins("SELECT 1 FROM a JOIN b ON a.id = b.a_id", one_way) == (
+        "SELECT 1 FROM a JOIN ab ON ab.a_id = a.id JOIN b ON ab.b_id = b.id")
 
 
 SINGERS = "FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.Singer_ID = T2.Singer_ID"
+
+
+def guard(catalog: SchemaCatalog) -> Callable[[str], CheckedSQL]:
+    return lambda sql: check_sql(sql, "sqlite", catalog.column_map(), 100)
+
+
+@pytest.mark.parametrize(
+    ("catalog", "question", "sql", "fixed"),
+    [
+        # Spider dev 96 as the model wrote it: cars_data (T1) has no MakeId, car_names (T2) does: the key
+        ("CARS", "", "SELECT T2.Model FROM cars_data AS T1 JOIN car_names AS T2 ON T1.MakeId = T2.MakeId",
+         "SELECT T2.Model FROM cars_data AS T1 JOIN car_names AS T2 ON T1.Id = T2.MakeId LIMIT 100"),
+        # refused for its column: moved to the table one key away, which is joined
+        ("PETS", "", "SELECT T1.Fname FROM Has_Pet AS T1 WHERE T1.PetID = 3",
+         "SELECT T2.Fname FROM Has_Pet AS T1 JOIN Student AS T2 ON T1.StuID = T2.StuID WHERE T1.PetID = 3 "
+         "LIMIT 100"),
+        # a valid query whose join only repeats rows: the check sees the pruned one
+        ("CATALOG", "List all song names by singers above the average age.",
+         f"SELECT T1.Song_Name {SINGERS} WHERE T1.Age > 30", "SELECT T1.Song_Name FROM singer AS T1 WHERE "
+         "T1.Age > 30 LIMIT 100"),
+    ],
+)
+def test_the_validate_step_runs_the_repairs_its_check_needs(catalog: str, question: str, sql: str,
+                                                            fixed: str) -> None:
+    schema = globals()[catalog]
+    ran, checked = repaired(sql, schema, question, guard(schema))
+    assert checked.sql == fixed and ran != sql
+
+
+def test_the_model_s_own_refusal_stands_when_no_repair_passes() -> None:
+    with pytest.raises(SQLRefused) as refused:
+        repaired("SELECT T1.Nickname FROM Student AS T1", PETS, "", guard(PETS))
+    assert refused.value.rule == "unknown_column"
+    sql = "SELECT LName FROM Student"
+    assert repaired(sql, PETS, "", guard(PETS))[0] == sql
 
 
 @pytest.mark.parametrize(
@@ -200,6 +280,18 @@ SINGERS = "FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.Singer_ID = T2.S
 )
 def test_a_join_that_only_repeats_rows_is_dropped(question: str, sql: str, pruned: str) -> None:
     assert prune_joins(sql, CATALOG, question) == pruned
+
+
+def test_a_chain_of_joins_nothing_is_read_from_is_dropped_from_its_end() -> None:
+    # Spider dev 414's shape after the key path repair: visit, then museum, joined for "visitors"
+    museums = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
+        table("museum", "Museum_ID", "Name"), table("visitor", "ID", "Name", "Age"),
+        table("visit", "Museum_ID", "visitor_ID", keys=(ForeignKey(["Museum_ID"], "museum", ["Museum_ID"]),
+                                                        ForeignKey(["visitor_ID"], "visitor", ["ID"]))))})
+    sql = ("SELECT T1.Name FROM visitor AS T1 JOIN visit AS T3 ON T3.visitor_ID = T1.ID JOIN museum AS T2 "
+           "ON T3.Museum_ID = T2.Museum_ID WHERE T1.Age > 30")
+    assert prune_joins(sql, museums, "Find the name of the visitors older than 30.") == (
+        "SELECT T1.Name FROM visitor AS T1 WHERE T1.Age > 30")
 
 
 AIRPORTS = SchemaCatalog("sqlite", "", [], {
