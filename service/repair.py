@@ -15,8 +15,9 @@ Joins, on every answer (the query runs, so nothing else would catch it):
   join in effect) becomes the foreign key that links the joined table to one written before it, when exactly one
   does;
 - a join condition on a column that neither compared table has (`car_makers AS T1 JOIN cars_data AS T2 ON
-  T1.Id = T2.MakeId`) becomes their foreign key, or the one shortest path of keys between them through tables the
-  query lacks (`car_makers -> model_list -> car_names -> cars_data`);
+  T1.Id = T2.MakeId`), or on two columns of other names between tables that no key links directly
+  (`continents.ContId = car_makers.Country`), becomes their foreign key, or the one shortest path of keys between
+  them through tables the query lacks (`car_makers -> model_list -> car_names -> cars_data`);
 - a joined table the query reads nothing from, that the question does not name, in a SELECT that neither
   aggregates nor groups, is dropped: its only effect is to repeat or drop rows (`singer JOIN singer_in_concert`
   for "song names by singers above the average age" lists a song once per concert)."""
@@ -72,8 +73,8 @@ def repair_columns(sql: str, catalog: SchemaCatalog) -> str | None:
 
 
 def repair_joins(sql: str, catalog: SchemaCatalog) -> str | None:
-    """The query with each self-comparing join condition, and each on a column neither table has, replaced by
-    the keys between its tables; None when none was."""
+    """The query with each self-comparing join condition, and each on a missing column or off the keys, replaced
+    by the keys between its tables; None when none was."""
     return _rewrite(sql, catalog, _repair_joins)
 
 
@@ -216,7 +217,8 @@ def _repair_joins(select: exp.Select, catalog: SchemaCatalog) -> bool:
 def _misjoined(condition: exp.Expression | None, alias: str, info: TableInfo,
                sources: dict[str, tuple[str, TableInfo]]) -> tuple[str, TableInfo] | None:
     """The table the joined one is compared with, when the condition is an equality of one column of each and
-    either is not on its table (`car_makers AS T1 JOIN cars_data AS T2 ON T1.Id = T2.MakeId`)."""
+    either is not on its table (`car_makers AS T1 JOIN cars_data AS T2 ON T1.Id = T2.MakeId`), or no key links
+    the two tables and the columns have other names."""
     if not isinstance(condition, exp.EQ):
         return None
     columns = [condition.this, condition.expression]
@@ -225,11 +227,17 @@ def _misjoined(condition: exp.Expression | None, alias: str, info: TableInfo,
     qualifiers = [c.table.lower() for c in columns]
     if alias.lower() not in qualifiers or len(set(qualifiers)) != 2:
         return None
+    other = sources[next(q for q in qualifiers if q != alias.lower())]
     missing = [c.name.lower() for c in columns if not sources[c.table.lower()][1].column(c.name)]
+    if not missing:
+        # both there: wrong only when no key links the two tables while a path of keys does, and the columns
+        # are not namesakes (`T1.Country = T2.Country` may well be meant)
+        unkeyed = not _links((alias, info), [other]) and columns[0].name.lower() != columns[1].name.lower()
+        return other if unkeyed else None
     third = [table for key, (_, table) in sources.items() if key not in qualifiers]
-    if not missing or any(c.name.lower() in missing for table in third for c in table.columns):
-        return None  # all there, or a slip of alias for a third table's column: the column repair's to move
-    return sources[next(q for q in qualifiers if q != alias.lower())]
+    if any(c.name.lower() in missing for table in third for c in table.columns):
+        return None  # a slip of alias for a third table's column: the column repair's to move
+    return other
 
 
 def _rejoin(select: exp.Select, join: exp.Join, joined: tuple[str, TableInfo], other: tuple[str, TableInfo],

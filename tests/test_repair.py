@@ -132,7 +132,11 @@ def test_no_table_is_joined_without_exactly_one_keyed_fit(sql: str) -> None:
 
 CARS = SchemaCatalog("sqlite", "", [], {
     t.name: t for t in (
-        table("car_makers", "Id", "Maker", "FullName"),
+        table("continents", "ContId", "Continent"),
+        table("countries", "CountryId", "CountryName", "Continent",
+              keys=(ForeignKey(["Continent"], "continents", ["ContId"]),)),
+        table("car_makers", "Id", "Maker", "FullName", "Country",
+              keys=(ForeignKey(["Country"], "countries", ["CountryId"]),)),
         table("model_list", "ModelId", "Maker", "Model", keys=(ForeignKey(["Maker"], "car_makers", ["Id"]),)),
         table("car_names", "MakeId", "Model", "Make", keys=(ForeignKey(["Model"], "model_list", ["Model"]),)),
         table("cars_data", "Id", "Weight", "Edispl", keys=(ForeignKey(["Id"], "car_names", ["MakeId"]),)),
@@ -186,19 +190,26 @@ def test_no_join_is_repaired_without_exactly_one_key(sql: str) -> None:
         # tables one key apart, on a column neither has: the key; unaliased tables are joined by their names
         ("SELECT car_makers.FullName FROM car_makers JOIN model_list ON car_makers.Id = model_list.MakerId",
          "SELECT car_makers.FullName FROM car_makers JOIN model_list ON model_list.Maker = car_makers.Id"),
+        # both columns there, but no key links the tables: Spider dev 106 as the model wrote it
+        ("SELECT continents.Continent, COUNT(car_makers.Id) FROM continents JOIN car_makers "
+         "ON continents.ContId = car_makers.Country GROUP BY continents.Continent",
+         "SELECT continents.Continent, COUNT(car_makers.Id) FROM continents JOIN countries "
+         "ON countries.Continent = continents.ContId JOIN car_makers ON car_makers.Country = countries.CountryId "
+         "GROUP BY continents.Continent"),
         ("SELECT car_makers.FullName FROM car_makers JOIN car_names ON car_makers.Id = car_names.Maker",
          "SELECT car_makers.FullName FROM car_makers JOIN model_list ON model_list.Maker = car_makers.Id "
          "JOIN car_names ON car_names.Model = model_list.Model"),
     ],
 )
-def test_a_join_on_a_missing_column_gets_the_key_path_between_its_tables(sql: str, repaired: str) -> None:
+def test_a_join_on_a_missing_column_or_off_the_keys_gets_the_key_path(sql: str, repaired: str) -> None:
     assert repair_joins(sql, CARS) == repaired
 
 
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT 1 FROM car_makers AS T1 JOIN cars_data AS T2 ON T1.Id = T2.Id",  # valid: the model's to answer
+        "SELECT 1 FROM car_makers AS T1 JOIN cars_data AS T2 ON T1.Id = T2.Id",  # namesakes: may be meant
+        "SELECT 1 FROM car_makers AS T1 JOIN model_list AS T2 ON T1.FullName = T2.Model",  # a key links them
         # the column is a third table's: a slip of alias, which the column repair moves
         "SELECT 1 FROM car_names AS T1 JOIN model_list AS T2 ON T1.Model = T2.Model "
         "JOIN car_makers AS T3 ON T1.Maker = T3.Id",
