@@ -24,6 +24,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "no-examples": {"use_examples": False},
     "no-self-correction": {"max_attempts": 1},
     "no-value-links": {"link_values": False},
+    "no-schema-links": {"link_schema": False},
     "candidates-5": {"candidates": 5},  # the greedy answer and 4 sampled ones, voted by their rows
     # the same, only for answers the model was unsure of (or that failed or returned nothing): most are not
     "candidates-5-unsure": {"candidates": 5, "candidates_below_logprob": -0.12},

@@ -13,7 +13,7 @@ from indexer.synonyms import split_identifier
 
 _K1, _B, _AVG_LEN = 1.2, 0.75, 40.0
 _WORD = re.compile(r"[A-Za-z0-9_]+")
-_STOP = frozenset(
+STOP_WORDS = frozenset(
     [
         "a",
         "an",
@@ -85,7 +85,7 @@ def terms(text: str) -> list[str]:
         lowered = word.lower()
         pieces = split_identifier(word)
         for term in dict.fromkeys([lowered, *pieces]):
-            if term not in _STOP:
+            if term not in STOP_WORDS:
                 out.append(_stem(term))
     return out
 

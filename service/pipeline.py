@@ -76,6 +76,9 @@ class AskPipeline:
             pool = self.rt.example_pool
             if pool is not None and use_examples:
                 result.context.patterns = pool.similar(question, catalog.words, s.pool_examples)
+            if s.link_schema:
+                result.context.links = self.rt.schema_linker.link(
+                    question, db_id, catalog, [t.table for t in result.context.tables])
             if s.link_values:
                 result.context.values = link_values(
                     question, catalog, [t.table for t in result.context.tables],

@@ -160,6 +160,8 @@ def _user_message(
             parts += [title, *(f"Question: {e.question}\n```sql\n{e.sql}\n```" for e in examples)]
     if terms:
         parts.append(_terms(terms))
+    if context.links:
+        parts.append("Schema names the question means in other words:\n" + "\n".join(f"- {v}" for v in context.links))
     if context.values:
         parts.append("Values the question mentions:\n" + "\n".join(f"- {v}" for v in context.values))
     parts.append(f"Question: {question}")

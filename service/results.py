@@ -22,6 +22,7 @@ class RetrievedContext(BaseModel):
     patterns: list[ScoredExample] = Field([], description="Other databases' examples with a similar question")
     prompt_tables: list[str] = Field([], description="Tables whose definitions the prompt carried")
     values: list[str] = Field([], description="Values the question mentions, linked to the columns holding them")
+    links: list[str] = Field([], description="Question words that mean a table or column, with its name")
     terms: list[str] = Field([], description="Glossary terms the question uses or that explain its best columns")
 
 

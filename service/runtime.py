@@ -19,6 +19,7 @@ from service.databases import Database, QueryResult, open_database
 from service.feedback import FeedbackStore
 from service.llm import LLM
 from service.llm.factory import build_llm
+from service.schema_links import SchemaLinker
 from service.settings import Settings
 from service.sql_guard import CheckedSQL, check_sql
 
@@ -91,6 +92,10 @@ class Runtime:
         """Other databases' question/SQL pairs (`settings.example_pool`), embedded once and cached under home."""
         path = self.settings.example_pool
         return ExamplePool(path, self.embedder, self.settings.home / "cache") if path else None
+
+    @cached_property
+    def schema_linker(self) -> SchemaLinker:
+        return SchemaLinker(self.embedder.embed)
 
     @cached_property
     def feedback(self) -> FeedbackStore:

@@ -164,6 +164,8 @@ class Settings(BaseSettings):
     recheck_doubtful: bool = Field(False, description="One more attempt when an answer returns no rows or only NULLs, "
                                    "or when the candidates disagree")
     link_values: bool = Field(True, description="Tie the question's words and dates to stored values in the prompt")
+    link_schema: bool = Field(True, description="Tie the question's words for tables and columns, said in other "
+                              "words, to their names in the prompt")
     max_rows: int = 1000
     query_timeout_s: float = 10.0
     max_result_bytes: int = Field(16 * 2**20, description="Rows stop at this size too; `truncated` says so")

@@ -1,0 +1,84 @@
+"""Schema linking with the real embedding model: Spider-Syn's words for concert_singer's and flight_2's tables
+and columns (hand-built catalogs: linking needs only names); where the links go in the prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from indexer.models import ColumnInfo, TableInfo
+from service.catalog import SchemaCatalog
+from service.prompt import PromptBuilder
+from service.results import RetrievedContext
+from service.schema_links import SchemaLinker
+
+
+def table(name: str, *columns: str) -> TableInfo:
+    return TableInfo(name, [ColumnInfo(c, "TEXT") for c in columns])
+
+
+CONCERTS = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
+    table("singer", "Singer_ID", "Name", "Country", "Song_Name", "Age", "Is_male"),
+    table("stadium", "Stadium_ID", "Location", "Name", "Capacity"),
+    table("concert", "concert_ID", "concert_Name", "Stadium_ID", "Year"),
+)})
+AIRPORTS = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
+    table("airlines", "uid", "Airline", "Abbreviation", "Country"),
+    table("airports", "City", "AirportCode", "AirportName", "Country"),
+    table("flights", "Airline", "FlightNo", "SourceAirport", "DestAirport"),
+)})
+
+
+@pytest.fixture(scope="module")
+def linker(embedder) -> SchemaLinker:
+    return SchemaLinker(embedder.embed)
+
+
+@pytest.mark.parametrize(
+    ("catalog", "question", "link"),
+    [
+        (CONCERTS, "How many vocalists do we have?", '"vocalists" means singer'),
+        (AIRPORTS, "Give the code of the aerodrome with the least flights.", '"aerodrome" means airports'),
+        (AIRPORTS, "Give the town and country for the Alton airport.", '"town" means airports.City'),
+    ],
+)
+def test_a_word_for_a_table_or_column_is_linked_to_its_name(linker: SchemaLinker, catalog: SchemaCatalog,
+                                                             question: str, link: str) -> None:
+    assert link in linker.link(question, "db", catalog, list(catalog.tables))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many singers do we have?",  # the schema's own word
+        "What is the average, minimum, and maximum age of all singers from France?",  # and how it is asked
+        "Show the name of the concert held in 'Glasgow' by Alton",  # values are the value linker's
+    ],
+)
+def test_words_the_schema_uses_and_values_are_not_linked(linker: SchemaLinker, question: str) -> None:
+    assert linker.link(question, "db", CONCERTS, list(CONCERTS.tables)) == []
+
+
+def test_only_the_given_tables_are_linked_and_each_is_embedded_once(embedder) -> None:
+    embedded: list[str] = []
+
+    def counting(texts: Sequence[str]) -> np.ndarray:
+        embedded.extend(texts)
+        return embedder.embed(texts)
+
+    linker = SchemaLinker(counting)
+    assert linker.link("How many vocalists do we have?", "db", CONCERTS, ["stadium"]) == []
+    linker.link("Which vocalists come from France?", "db", CONCERTS, ["stadium", "singer"])
+    linker.link("List the vocalists.", "db", CONCERTS, ["singer", "stadium"])
+    assert embedded.count("stadium") == 1 and embedded.count("singer") == 1 and "concert" not in embedded
+
+
+def test_the_links_go_with_the_question_not_into_the_cached_prefix() -> None:
+    context = RetrievedContext(links=['"vocalists" means singer'])
+    plain = PromptBuilder(lambda text: len(text.split()), 3400, 6000).build(CONCERTS, RetrievedContext(), "Q?")
+    linked = PromptBuilder(lambda text: len(text.split()), 3400, 6000).build(CONCERTS, context, "Q?")
+    assert linked.system == plain.system
+    assert linked.user.endswith('Schema names the question means in other words:\n- "vocalists" means singer'
+                                "\n\nQuestion: Q?")
