@@ -31,6 +31,7 @@ _QUESTION_WORDS = STOP_WORDS | frozenset([
 _WORD = re.compile(r"[A-Za-z]+")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _MIN_SIMILARITY = 0.55
+_MIN_MARGIN = 0.06  # over the closest name of another table
 _MAX_LINKS = 4
 
 
@@ -55,23 +56,29 @@ class SchemaLinker:
         phrases = _phrases(words, schema_words)
         if not phrases or not infos:
             return []
-        labels, vectors = self._vectors(db_id, infos)
+        labels, owners, vectors = self._vectors(db_id, infos)
         scores = _normalised(self._embed([p for group in phrases for p in group])) @ vectors.T
         links: dict[str, tuple[float, str]] = {}  # label -> (similarity, phrase)
         row = 0
         for group in phrases:
-            similarity, at, phrase = max((float(scores[row + i].max()), int(scores[row + i].argmax()), p)
-                                         for i, p in enumerate(group))
+            similarity, at, i = max((float(scores[row + i].max()), int(scores[row + i].argmax()), i)
+                                    for i in range(len(group)))
+            others = scores[row + i][owners != owners[at]]
             row += len(group)
-            label = labels[at]
-            if (similarity >= _MIN_SIMILARITY and not _named(label, spoken, squashed)
+            label, phrase = labels[at], group[i]
+            # a word nearly as close to another table's name ("airways": flights.Airline, airlines.Airline)
+            # is ambiguous: a wrong link misleads more than none
+            clear = not others.size or similarity - float(others.max()) >= _MIN_MARGIN
+            if (similarity >= _MIN_SIMILARITY and clear and not _named(label, spoken, squashed)
                     and similarity > links.get(label, (0.0, ""))[0]):
                 links[label] = (similarity, phrase)
         ranked = sorted(links.items(), key=lambda item: -item[1][0])[:_MAX_LINKS]
         return [f"\"{phrase}\" means {label}" for label, (_, phrase) in ranked]
 
-    def _vectors(self, db_id: str, tables: list[TableInfo]) -> tuple[list[str], np.ndarray]:
+    def _vectors(self, db_id: str, tables: list[TableInfo]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Each name's label (`table` or `table.column`), the index of its table, and its unit vector."""
         labels: list[str] = []
+        owners: list[int] = []
         blocks = []
         for table in tables:
             key = (db_id, table.name, tuple(c.name for c in table.columns))
@@ -86,8 +93,9 @@ class SchemaLinker:
                 with self._lock:
                     self._names[key] = known
             labels += known[0]
+            owners += [len(blocks)] * len(known[0])
             blocks.append(known[1])
-        return labels, np.vstack(blocks)
+        return labels, np.array(owners), np.vstack(blocks)
 
 
 def _phrases(words: list[str], schema_words: set[str]) -> list[list[str]]:

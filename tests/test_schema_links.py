@@ -61,6 +61,11 @@ def test_words_the_schema_uses_and_values_are_not_linked(linker: SchemaLinker, q
     assert linker.link(question, "db", CONCERTS, list(CONCERTS.tables)) == []
 
 
+def test_a_word_as_close_to_two_tables_is_not_linked(linker: SchemaLinker) -> None:
+    # "airways": airlines.Airline and flights.Airline alike; a wrong guess cost three Spider-Syn answers
+    assert linker.link("Which airways have at least 10 flights?", "db", AIRPORTS, list(AIRPORTS.tables)) == []
+
+
 def test_only_the_given_tables_are_linked_and_each_is_embedded_once(embedder) -> None:
     embedded: list[str] = []
 
