@@ -81,7 +81,7 @@ class SchemaLinker:
         owners: list[int] = []
         blocks = []
         for table in tables:
-            key = (db_id, table.name, tuple(c.name for c in table.columns))
+            key = (db_id, table.name, (*table.synonyms, "", *(c.name for c in table.columns)))
             with self._lock:
                 known = self._names.get(key)
             if known is None:
