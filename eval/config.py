@@ -25,6 +25,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "no-self-correction": {"max_attempts": 1},
     "no-value-links": {"link_values": False},
     "no-schema-links": {"link_schema": False},
+    "no-groups": {"group_prefixes": False},  # a large schema's retrieved tables, not the question's group
     "candidates-5": {"candidates": 5},  # the greedy answer and 4 sampled ones, voted by their rows
     # the same, only for answers the model was unsure of (or that failed or returned nothing): most are not
     "candidates-5-unsure": {"candidates": 5, "candidates_below_logprob": -0.12},

@@ -52,6 +52,35 @@ class SchemaCatalog:
     def column_map(self) -> dict[str, list[str]]:
         return {name: [c.name for c in t.columns] for name, t in self.tables.items()}
 
+    @cached_property
+    def groups(self) -> list[list[str]]:
+        """Tables asked about together, each group in catalog order: those linked by foreign keys, directly or
+        not, or sharing a namespace (a database schema, `schema.table`, or a name prefix, `sales__orders`); a
+        table with neither is in none. A schema too large for one prompt gets one stable prompt prefix per group."""
+        parent = {name: name for name in self.tables}
+
+        def root(name: str) -> str:
+            while parent[name] != name:
+                parent[name] = parent[parent[name]]
+                name = parent[name]
+            return name
+
+        first_in: dict[str, str] = {}
+        for name in self.tables:
+            for other in self._neighbours.get(name, ()):
+                parent[root(other)] = root(name)
+            space = namespace(name)
+            if space is not None:
+                parent[root(first_in.setdefault(space, name))] = root(name)
+        grouped: dict[str, list[str]] = {}
+        for name in self.tables:
+            grouped.setdefault(root(name), []).append(name)
+        return [g for g in grouped.values() if len(g) > 1 or namespace(g[0]) is not None]
+
+    @cached_property
+    def group_of(self) -> dict[str, int]:
+        return {name: i for i, group in enumerate(self.groups) for name in group}
+
     def join_path(self, start: str, goal: str, max_hops: int = 3) -> list[str]:
         """Tables strictly between `start` and `goal` on a shortest foreign-key path ([] when adjacent or
         unconnected within `max_hops`)."""
@@ -92,3 +121,11 @@ class SchemaCatalog:
                     previous[nxt].append(node)
         return previous
 
+
+
+def namespace(table: str) -> str | None:
+    """The schema of `schema.table`, or the prefix of `prefix__table`; None for a plain name."""
+    if "." in table:
+        return table.rsplit(".", 1)[0]
+    head, _, rest = table.strip("_").partition("__")
+    return head if rest else None

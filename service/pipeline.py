@@ -39,8 +39,10 @@ class AskPipeline:
         s = self.settings
         # a prompt must fit both models' windows, counted with the first model's tokenizer (one family)
         window = min(m.capabilities.context_window for m in (runtime.llm, runtime.escalation) if m)
-        self.prompts = PromptBuilder(runtime.llm.count_tokens, s.prompt_token_budget, window - s.max_new_tokens)
-        self._warm: set[tuple[str, str]] = set()  # (model, database) prefixes this process evaluated or loaded
+        self.prompts = PromptBuilder(runtime.llm.count_tokens, s.prompt_token_budget, window - s.max_new_tokens,
+                                     s.group_prefixes)
+        # (model, database) and (model, database/group) prefixes this process evaluated or loaded
+        self._warm: set[tuple[str, str]] = set()
 
     def ask(
         self,
@@ -122,6 +124,11 @@ class AskPipeline:
             with stage("prompt"):
                 prompt = self.prompts.build(catalog, result.context, question, whole_schema, retry)
             result.context.prompt_tables = prompt.tables
+            group = f"{db_id}/{prompt.group}"
+            if prompt.group and (llm.name, group) not in self._warm:  # its first question: saved or loaded
+                with stage("warm_up"):
+                    self._evaluate_prefix(llm, prompt, question_free=True)
+                self._warm.add((llm.name, group))
             drafts = s.candidates if number == 0 and execute else 1  # voting needs rows
             gated = drafts > 1 and s.candidates_below_logprob is not None  # the greedy answer first, alone
             n = 1 if gated else drafts
@@ -205,13 +212,21 @@ class AskPipeline:
         its first question is answered warm, where the model reuses prefixes. True when the model loaded that
         evaluation from disk instead."""
         llm = llm or self.rt.llm
-        loaded = False
-        if llm.capabilities.prefix_reuse or llm.capabilities.saved_prefixes:
-            catalog = self.rt.catalog(db_id)
-            prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
-            loaded = llm.warm_up(prompt.system, prompt.user, prompt.prefill if llm.capabilities.prefill else "")
+        catalog = self.rt.catalog(db_id)
+        prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
+        # a schema too large for one prompt has no one prefix: its groups are warmed by their first questions
+        loaded = self._evaluate_prefix(llm, prompt) if prompt.tables == list(catalog.tables) else False
         self._warm.add((llm.name, db_id))
         return loaded
+
+    @staticmethod
+    def _evaluate_prefix(llm: LLM, prompt: Prompt, question_free: bool = False) -> bool:
+        """`llm.warm_up` on the prompt, where the backend reuses prefixes; `question_free`: without its user
+        message, so that the state saved for a group is found again whichever question comes first."""
+        if not (llm.capabilities.prefix_reuse or llm.capabilities.saved_prefixes):
+            return False
+        prefill = prompt.prefill if llm.capabilities.prefill else ""
+        return llm.warm_up(prompt.system, "" if question_free else prompt.user, prefill)
 
     def _validate(self, db_id: str, catalog: SchemaCatalog, question: str, attempt: Attempt,
                   max_rows: int) -> CheckedSQL:

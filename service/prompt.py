@@ -4,7 +4,9 @@ Order: instructions -> this database's description (and glossary) -> table defin
 The whole schema goes in whenever it fits the model's context window: evaluated once per database and reused
 by every question, its size costs one cold start, not each answer. The whole glossary joins it when that fits
 too; else the glossary terms a question uses go with the question. A schema too large for the window gives way
-to the retrieved tables within a token budget, in a fixed order. Only examples and question change per question.
+to the group of tables the question is about (foreign-key neighbours, one namespace): again a prefix evaluated
+once and shared; failing that, to the retrieved tables within a token budget, in a fixed order. Only examples
+and question change per question.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Prompt:
     user: str
     tables: list[str]  # tables whose definitions the prompt carries
     prefill: str = PREFILL
+    group: str | None = None  # the group of tables (of a schema too large for one prompt) that is its prefix
 
 
 @dataclass
@@ -77,12 +80,14 @@ _TEMPLATE_TOKENS = 32  # the chat template's role markers and the prefilled answ
 
 
 class PromptBuilder:
-    def __init__(self, count_tokens: Callable[[str], int], budget: int, window: int) -> None:
+    def __init__(self, count_tokens: Callable[[str], int], budget: int, window: int, groups: bool = True) -> None:
         """`budget`: the most tokens of a prompt carrying retrieved tables; `window`: the most tokens of any
-        prompt (the model's context less the room for its answer)."""
+        prompt (the model's context less the room for its answer); `groups`: a schema too large for one prompt
+        gives the question its group of tables (a stable prefix) rather than its own selection."""
         self._count = lru_cache(maxsize=8192)(count_tokens)
         self.budget = budget
         self.window = window - _TEMPLATE_TOKENS
+        self.groups = groups
 
     def build(
         self,
@@ -105,7 +110,16 @@ class PromptBuilder:
                 if whole_schema or self._count(system) + self._count(user) <= self.window:
                     return Prompt(system, user, list(catalog.tables))
         user = _user_message(context, question, retry, terms)
-        chosen = self._fit(catalog, context, self.budget - self._count(head) - self._count(user))
+        room = min(self.budget, self.window) - self._count(head) - self._count(user)
+        groups = route(catalog, context) if self.groups else []
+        while groups:  # the question's group(s) whole, a prefix shared by every question routed there
+            names = [name for g in groups for name in catalog.groups[g]]
+            schema = "\n\n".join(render_table(catalog.tables[n]) for n in names)
+            if self._count(schema) <= room:
+                key = " + ".join(catalog.groups[g][0] for g in groups)
+                return Prompt(head + "\n\n" + schema, user, names, group=key)
+            groups = groups[:-1]
+        chosen = self._fit(catalog, context, room)
         # a fixed order (the catalog's), not the ranking, keeps prefixes shared between similar questions
         ordered = [name for name in catalog.tables if name in chosen]
         return Prompt(head + "\n\n" + "\n\n".join(chosen[n] for n in ordered), user, ordered)
@@ -126,6 +140,24 @@ class PromptBuilder:
                     room -= cost
                     break
         return chosen
+
+
+_SECOND_GROUP = 0.8  # a second group whose best table scores this near the first's goes in too (benchmarks.md)
+
+
+def route(catalog: SchemaCatalog, context: RetrievedContext) -> list[int]:
+    """The groups (`SchemaCatalog.groups`) a question is about: its best retrieved table's, and the next
+    group's too when that one's best table scores nearly as well (sister schemas: two namespaces of flights).
+    Empty when the best table is in no group: the retrieved tables are the prompt's then."""
+    best: dict[int | None, float] = {}
+    for table in sorted(context.tables, key=lambda t: -t.score):
+        if table.reason == "retrieved":
+            best.setdefault(catalog.group_of.get(table.table), table.score)
+    ranked = list(best.items())[:2]
+    if not ranked or ranked[0][0] is None:
+        return []
+    top = ranked[0][1]
+    return [g for i, (g, score) in enumerate(ranked) if g is not None and (i == 0 or score >= _SECOND_GROUP * top)]
 
 
 def _about(catalog: SchemaCatalog) -> str:

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
         None, description="Escalate an answer whose mean token log-probability is below this (backends that give it)")
     max_new_tokens: int = 256
     prompt_token_budget: int = Field(3400, description="Most prompt tokens when only retrieved tables fit")
+    group_prefixes: bool = Field(
+        True, description="A schema too large for one prompt: the question's group of tables (foreign-key "
+        "neighbours, one namespace) as a cached prefix, rather than its own retrieved tables")
     warm_up: bool = Field(True, description="Evaluate the default database's prompt prefix when the API starts")
 
     # Answering.
