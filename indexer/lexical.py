@@ -8,6 +8,7 @@ import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 
 from indexer.synonyms import split_identifier
 
@@ -108,6 +109,13 @@ def encode_document(text: str) -> SparseVector:
     return SparseVector([i for i, _ in items], [tf * (_K1 + 1) / (tf + norm) for _, tf in items])
 
 
+def compounds(text: str) -> list[str]:
+    """Adjacent words written as one, as schemas write them: "high schoolers" -> highschooler, "zip code"."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return [_stem(a + b) for a, b in pairwise(words)
+            if a.isalpha() and b.isalpha() and a not in STOP_WORDS and b not in STOP_WORDS]
+
+
 def encode_query(text: str) -> SparseVector:
-    indices = sorted({_index(t) for t in terms(text)})
+    indices = sorted({_index(t) for t in [*terms(text), *compounds(text)]})
     return SparseVector(indices, [1.0] * len(indices))

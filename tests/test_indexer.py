@@ -15,6 +15,7 @@ from indexer.documents import build_documents
 from indexer.errors import EmptyDatabase, SchemaDocsError
 from indexer.indexing import index_database
 from indexer.introspect import introspect
+from indexer.lexical import encode_document, encode_query
 from indexer.schema_docs import load_schema_docs
 from indexer.search import SchemaSearcher
 from indexer.synonyms import Enricher, split_identifier
@@ -247,6 +248,17 @@ def test_exact_identifiers_and_codes_are_found_lexically(store, embedder) -> Non
     assert any(c.column == "pmrrcconnestabsucc" for c in found.columns)
     found = SchemaSearcher(store, embedder).search("demo", "cells that are SHUTTINGDOWN", top_columns=5)
     assert any(c.column == "administrativestate" for c in found.columns)
+
+
+@pytest.mark.parametrize(("question", "name"), [
+    ("How many high schoolers are there?", "Highschooler"),
+    ("Which zip code has the most stores?", "zipcode"),
+    ("Show the first names of all teachers", "firstname"),
+])
+def test_words_a_schema_writes_as_one_match_its_name(question: str, name: str) -> None:
+    """Schemas run words together ("Highschooler"); questions do not: the query carries adjacent words joined."""
+    assert set(encode_query(question).indices) & set(encode_document(name).indices)
+    assert not set(encode_query(question.replace(" ", " the ")).indices) & set(encode_document(name).indices)
 
 
 def test_join_keys_of_the_retrieved_tables_come_with_the_columns(store, embedder) -> None:
