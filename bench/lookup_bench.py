@@ -1,7 +1,7 @@
 """Prompt-lookup decoding (service/llm/lookup_decoding.py) against llama-cpp-python's own greedy generation, on
 the same prompts with the same model in one process: tokens/s, draft acceptance, and whether the SQL agrees.
 
-    .venv/bin/python bench/lookup_bench.py [--db concert_singer] [--questions 10] [--draft 4]
+    .venv/bin/python bench/lookup_bench.py [--db concert_singer] [--questions 10] [--draft 4] [--min-ngram 2]
 
 The prompts are the service's own (whole schema, question last), for Spider dev questions of one database; each
 prompt's prefix is evaluated once before timing, so both decoders are timed warm, as in the running service.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--draft", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--min-ngram", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="decode threads (the service's: all)")
     args = parser.parse_args()
 
     import sqlalchemy as sa
@@ -43,7 +45,7 @@ def main() -> None:
 
     settings = Settings()
     path = packaged_model_file(settings.llm.model, settings.llm.model_cache)
-    llm = Llama(model_path=str(path), n_ctx=4096, n_batch=512, verbose=False)
+    llm = Llama(model_path=str(path), n_ctx=4096, n_batch=512, n_threads=args.threads, verbose=False)
     vocab = llm._model
     chat = Jinja2ChatFormatter(llm.metadata["tokenizer.chat_template"], eos_token=vocab.token_get_text(llm.token_eos()),
                                bos_token=vocab.token_get_text(llm.token_bos()))

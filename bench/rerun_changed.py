@@ -1,13 +1,14 @@
 """Prepare a partial re-run: copy a finished eval run, keeping only the questions that today's code would answer
 exactly as that run did, so that resuming the copy re-asks just the others.
 
-    .venv/bin/python bench/rerun_changed.py runs/BEFORE runs/AFTER [--data DATABASES]
+    .venv/bin/python bench/rerun_changed.py runs/BEFORE runs/AFTER [--data DATABASES] [--set SET]
     .venv/bin/ragsql eval run --set SET --out runs/AFTER       # the same options as BEFORE: resumes it
 
 A question is kept when its schema links (`service.schema_links`, over the tables the run retrieved) are the ones
 the run recorded, and every attempt's SQL goes through `service.repair.repaired` to the SQL the run validated (or
-is refused again): the same prompt and the same validation give the same greedy answer. Changes to anything else
-(retrieval, prompts, decoding) need a full run.
+is refused again): the same prompt and the same validation give the same greedy answer. With `--set` (a run of
+the default settings), retrieval is run again over that set's eval index too, and a question whose retrieved
+tables or columns differ is re-asked. Changes to anything else (prompts, decoding) need a full run.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from eval.config import load_config
+from eval.runner import build_settings
+from eval.sets import DEFAULT_DATA, load_set
 from indexer.embedding import SentenceTransformerEmbedder
 from indexer.introspect import introspect
 from service.catalog import SchemaCatalog
 from service.errors import SQLRefused
 from service.repair import repaired
+from service.retrieve import retrieve
+from service.runtime import Runtime
 from service.schema_links import SchemaLinker
 from service.settings import Settings
 from service.sql_guard import check_sql
@@ -38,19 +44,23 @@ def main() -> None:
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "spider" / "database")
+    parser.add_argument("--set", help="run retrieval again over this eval set's index (BEFORE used the defaults)")
     args = parser.parse_args()
-    linker = SchemaLinker(SentenceTransformerEmbedder(Settings().embedding_model).embed)
+    lines = (args.before / "predictions.jsonl").read_text().splitlines(keepends=True)
+    runtime = _eval_runtime(args.set, sorted({json.loads(line)["db_id"] for line in lines})) if args.set else None
+    linker = SchemaLinker(runtime.embedder.embed if runtime else SentenceTransformerEmbedder(
+        Settings().embedding_model).embed)
     catalogs: dict[str, SchemaCatalog] = {}
-    kept, linked, repaired_now = [], 0, 0
-    for line in (args.before / "predictions.jsonl").open():
+    kept, retrieved, linked, repaired_now = [], 0, 0, 0
+    for line in lines:
         r = json.loads(line)
         if r["db_id"] not in catalogs:
-            path = args.data / r["db_id"] / f"{r['db_id']}.sqlite"
-            schema = introspect(sa.create_engine(f"sqlite:///{path}"), "sqlite")  # values, as indexed
-            catalogs[r["db_id"]] = SchemaCatalog("sqlite", "", [], {t.name: t for t in schema.tables})
+            catalogs[r["db_id"]] = runtime.catalog(r["db_id"]) if runtime else _introspected(args.data, r["db_id"])
         catalog = catalogs[r["db_id"]]
-        links = linker.link(r["question"], r["db_id"], catalog, [t["table"] for t in r["context"]["tables"]])
-        if links != r["context"].get("links", []):
+        tables = [t["table"] for t in r["context"]["tables"]]
+        if runtime and _retrieval_differs(runtime, catalog, r):
+            retrieved += 1
+        elif linker.link(r["question"], r["db_id"], catalog, tables) != r["context"].get("links", []):
             linked += 1
         elif any(_validated(a, catalog, r["question"]) != _validated_then(a) for a in r["attempts"] if a["sql"]):
             repaired_now += 1
@@ -60,7 +70,30 @@ def main() -> None:
     (args.after / "predictions.jsonl").write_text("".join(kept))
     for name in _RESULTS:
         (args.after / name).unlink(missing_ok=True)
-    print(f"re-ask: {linked} with other schema links, {repaired_now} validated otherwise; kept {len(kept)}")
+    print(f"re-ask: {retrieved} retrieved otherwise, {linked} with other schema links, {repaired_now} validated "
+          f"otherwise; kept {len(kept)}")
+
+
+def _introspected(data: Path, db_id: str) -> SchemaCatalog:
+    schema = introspect(sa.create_engine(f"sqlite:///{data / db_id / f'{db_id}.sqlite'}"), "sqlite")  # values too
+    return SchemaCatalog("sqlite", "", [], {t.name: t for t in schema.tables})
+
+
+def _eval_runtime(set_name: str, db_ids: list[str]) -> Runtime:
+    bench = load_set(DEFAULT_DATA.resolve(), set_name)
+    runtime = Runtime(build_settings(bench, db_ids, load_config(["default"], None)))
+    for db_id in db_ids:
+        runtime.index(db_id)  # unchanged documents are not embedded again
+    return runtime
+
+
+def _retrieval_differs(runtime: Runtime, catalog: SchemaCatalog, record: dict) -> bool:
+    s = runtime.settings
+    now = retrieve(runtime.searcher, catalog, record["db_id"], record["question"], s.top_tables, s.top_columns,
+                   s.top_examples, s.example_min_score)
+    then = record["context"]
+    return ([(t.table, t.reason) for t in now.tables] != [(t["table"], t["reason"]) for t in then["tables"]]
+            or [(c.table, c.column) for c in now.columns] != [(c["table"], c["column"]) for c in then["columns"]])
 
 
 def _validated(attempt: dict, catalog: SchemaCatalog, question: str) -> str | None:

@@ -32,6 +32,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "recheck": {"recheck_doubtful": True},  # one more attempt for an empty, all-NULL or disputed answer
     # DAIL-style examples: Spider train's most similar questions (other databases, never dev questions)
     "train-examples": {"example_pool": str(DEFAULT_DATA / "spider" / "train.json")},
+    # greedy answers drafted by prompt lookup and verified in one batched pass (service/llm/lookup_decoding.py)
+    "lookup-decoding": {"llm": {"speculative_decoding": True}},
     "0.5b": {"llm": {"model": "qwen2.5-coder-0.5b"}},
     # the 0.5B model first, the 1.5B one for what it gets wrong (service/escalation.py)
     "escalate-0.5b-1.5b": {"llm": {"model": "qwen2.5-coder-0.5b"}, "escalation": {"model": "qwen2.5-coder-1.5b"}},
