@@ -7,8 +7,9 @@ exactly as that run did, so that resuming the copy re-asks just the others.
 A question is kept when its schema links (`service.schema_links`, over the tables the run retrieved) are the ones
 the run recorded, and every attempt's SQL goes through `service.repair.repaired` to the SQL the run validated (or
 is refused again): the same prompt and the same validation give the same greedy answer. With `--set` (a run of
-the default settings), retrieval is run again over that set's eval index too, and a question whose retrieved
-tables or columns differ is re-asked. Changes to anything else (prompts, decoding) need a full run.
+the default settings), the pipeline's retrieval and prompt are built again over that set's eval index too, and a
+question whose retrieved tables or columns, or whose prompt's tables, differ is re-asked. Changes to anything else
+(prompt wording, decoding) need a full run.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from indexer.embedding import SentenceTransformerEmbedder
 from indexer.introspect import introspect
 from service.catalog import SchemaCatalog
 from service.errors import SQLRefused
+from service.pipeline import AskPipeline
 from service.repair import repaired
-from service.retrieve import retrieve
 from service.runtime import Runtime
 from service.schema_links import SchemaLinker
 from service.settings import Settings
@@ -48,6 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     lines = (args.before / "predictions.jsonl").read_text().splitlines(keepends=True)
     runtime = _eval_runtime(args.set, sorted({json.loads(line)["db_id"] for line in lines})) if args.set else None
+    pipeline = AskPipeline(runtime) if runtime else None
     linker = SchemaLinker(runtime.embedder.embed if runtime else SentenceTransformerEmbedder(
         Settings().embedding_model).embed)
     catalogs: dict[str, SchemaCatalog] = {}
@@ -58,7 +60,7 @@ def main() -> None:
             catalogs[r["db_id"]] = runtime.catalog(r["db_id"]) if runtime else _introspected(args.data, r["db_id"])
         catalog = catalogs[r["db_id"]]
         tables = [t["table"] for t in r["context"]["tables"]]
-        if runtime and _retrieval_differs(runtime, catalog, r):
+        if pipeline and _prompted_otherwise(pipeline, catalog, r):
             retrieved += 1
         elif linker.link(r["question"], r["db_id"], catalog, tables) != r["context"].get("links", []):
             linked += 1
@@ -70,8 +72,8 @@ def main() -> None:
     (args.after / "predictions.jsonl").write_text("".join(kept))
     for name in _RESULTS:
         (args.after / name).unlink(missing_ok=True)
-    print(f"re-ask: {retrieved} retrieved otherwise, {linked} with other schema links, {repaired_now} validated "
-          f"otherwise; kept {len(kept)}")
+    print(f"re-ask: {retrieved} retrieved or prompted otherwise, {linked} with other schema links, "
+          f"{repaired_now} validated otherwise; kept {len(kept)}")
 
 
 def _introspected(data: Path, db_id: str) -> SchemaCatalog:
@@ -87,13 +89,13 @@ def _eval_runtime(set_name: str, db_ids: list[str]) -> Runtime:
     return runtime
 
 
-def _retrieval_differs(runtime: Runtime, catalog: SchemaCatalog, record: dict) -> bool:
-    s = runtime.settings
-    now = retrieve(runtime.searcher, catalog, record["db_id"], record["question"], s.top_tables, s.top_columns,
-                   s.top_examples, s.example_min_score)
+def _prompted_otherwise(pipeline: AskPipeline, catalog: SchemaCatalog, record: dict) -> bool:
+    now = pipeline.context(record["question"], record["db_id"])
     then = record["context"]
+    prompt = pipeline.prompts.build(catalog, now, record["question"])
     return ([(t.table, t.reason) for t in now.tables] != [(t["table"], t["reason"]) for t in then["tables"]]
-            or [(c.table, c.column) for c in now.columns] != [(c["table"], c["column"]) for c in then["columns"]])
+            or [(c.table, c.column) for c in now.columns] != [(c["table"], c["column"]) for c in then["columns"]]
+            or prompt.tables != then["prompt_tables"])
 
 
 def _validated(attempt: dict, catalog: SchemaCatalog, question: str) -> str | None:

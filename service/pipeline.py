@@ -21,7 +21,7 @@ from service.extract import extract_sql
 from service.llm import LLM
 from service.prompt import STOP, Prompt, PromptBuilder, Retry, relevant_terms
 from service.repair import repaired
-from service.results import AskResult, Attempt, Tokens
+from service.results import AskResult, Attempt, RetrievedContext, Tokens
 from service.retrieve import retrieve
 from service.runtime import Runtime
 from service.sql_guard import CheckedSQL
@@ -72,19 +72,7 @@ class AskPipeline:
 
         catalog = self.rt.catalog(db_id)
         with stage("retrieve"):
-            result.context = retrieve(self.rt.searcher, catalog, db_id, question, s.top_tables, s.top_columns,
-                                      s.top_examples if use_examples else 0, s.example_min_score)
-            result.context.terms = [g["term"] for g in relevant_terms(catalog, result.context, question)]
-            pool = self.rt.example_pool
-            if pool is not None and use_examples:
-                result.context.patterns = pool.similar(question, catalog.words, s.pool_examples)
-            if s.link_schema:
-                result.context.links = self.rt.schema_linker.link(
-                    question, db_id, catalog, [t.table for t in result.context.tables])
-            if s.link_values:
-                result.context.values = link_values(
-                    question, catalog, [t.table for t in result.context.tables],
-                    lambda table, column: self.rt.sample_value(db_id, table, column))
+            result.context = self.context(question, db_id, use_examples)
         answer = (catalog, question, execute, max_rows or s.max_rows, whole_schema, max_attempts or s.max_attempts)
         self._answer(self.rt.llm, result, stage, emit, *answer)
         stronger = self.rt.escalation
@@ -96,6 +84,25 @@ class AskPipeline:
                 self._answer(stronger, result, stage, emit, *answer)
                 keep_better(result, first)
         return result
+
+    def context(self, question: str, db_id: str, use_examples: bool = True) -> RetrievedContext:
+        """What the prompt carries beside the schema: the retrieved tables, columns and examples, and the
+        glossary terms, schema names and stored values the question mentions."""
+        s = self.settings
+        catalog = self.rt.catalog(db_id)
+        context = retrieve(self.rt.searcher, catalog, db_id, question, s.top_tables, s.top_columns,
+                           s.top_examples if use_examples else 0, s.example_min_score)
+        context.terms = [g["term"] for g in relevant_terms(catalog, context, question)]
+        pool = self.rt.example_pool
+        if pool is not None and use_examples:
+            context.patterns = pool.similar(question, catalog.words, s.pool_examples)
+        tables = [t.table for t in context.tables]
+        if s.link_schema:
+            context.links = self.rt.schema_linker.link(question, db_id, catalog, tables)
+        if s.link_values:
+            context.values = link_values(question, catalog, tables,
+                                         lambda table, column: self.rt.sample_value(db_id, table, column))
+        return context
 
     def _answer(
         self,
