@@ -131,11 +131,11 @@ class AskPipeline:
             with stage("prompt"):
                 prompt = self.prompts.build(catalog, result.context, question, whole_schema, retry)
             result.context.prompt_tables = prompt.tables
-            group = f"{db_id}/{prompt.group}"
-            if prompt.group and (llm.name, group) not in self._warm:  # its first question: saved or loaded
+            group = (llm.name, f"{db_id}/{prompt.group}")
+            if prompt.group and group not in self._warm:  # the group's first question: its prefix saved or loaded
                 with stage("warm_up"):
                     self._evaluate_prefix(llm, prompt, question_free=True)
-                self._warm.add((llm.name, group))
+                self._warm.add(group)
             drafts = s.candidates if number == 0 and execute else 1  # voting needs rows
             gated = drafts > 1 and s.candidates_below_logprob is not None  # the greedy answer first, alone
             n = 1 if gated else drafts
@@ -219,10 +219,13 @@ class AskPipeline:
         its first question is answered warm, where the model reuses prefixes. True when the model loaded that
         evaluation from disk instead."""
         llm = llm or self.rt.llm
-        catalog = self.rt.catalog(db_id)
-        prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
-        # a schema too large for one prompt has no one prefix: its groups are warmed by their first questions
-        loaded = self._evaluate_prefix(llm, prompt) if prompt.tables == list(catalog.tables) else False
+        loaded = False
+        if _reuses_prefixes(llm):
+            catalog = self.rt.catalog(db_id)
+            prompt = self.prompts.build(catalog, retrieve(self.rt.searcher, catalog, db_id, "warm-up", 1, 1, 0), "")
+            # a schema too large for one prompt has no one prefix: its groups are warmed by their first questions
+            if prompt.tables == list(catalog.tables):
+                loaded = self._evaluate_prefix(llm, prompt)
         self._warm.add((llm.name, db_id))
         return loaded
 
@@ -230,7 +233,7 @@ class AskPipeline:
     def _evaluate_prefix(llm: LLM, prompt: Prompt, question_free: bool = False) -> bool:
         """`llm.warm_up` on the prompt, where the backend reuses prefixes; `question_free`: without its user
         message, so that the state saved for a group is found again whichever question comes first."""
-        if not (llm.capabilities.prefix_reuse or llm.capabilities.saved_prefixes):
+        if not _reuses_prefixes(llm):
             return False
         prefill = prompt.prefill if llm.capabilities.prefill else ""
         return llm.warm_up(prompt.system, "" if question_free else prompt.user, prefill)
@@ -257,6 +260,10 @@ class AskPipeline:
             raise AttemptFailed("timeout", str(exc)) from None
         except QueryFailed as exc:
             raise AttemptFailed("runtime", str(exc)) from None
+
+
+def _reuses_prefixes(llm: LLM) -> bool:
+    return llm.capabilities.prefix_reuse or llm.capabilities.saved_prefixes
 
 
 def _settle(result: AskResult, outcome: Outcome) -> None:
