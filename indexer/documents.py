@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from indexer import lexical
 from indexer.models import ColumnInfo, DatabaseSchema, TableInfo
 from indexer.schema_docs import Example, GlossaryTerm, SchemaDocs
 from indexer.synonyms import Enricher
@@ -27,7 +28,7 @@ class Document:
         return str(uuid.uuid5(_NAMESPACE, f"{db_id}\x00{self.kind}\x00{self.key}"))
 
     def content_hash(self, model: str) -> str:
-        blob = json.dumps([model, self.text, self.payload], sort_keys=True, default=str)
+        blob = json.dumps([model, lexical.VERSION, self.text, self.payload], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

@@ -13,6 +13,7 @@ from itertools import pairwise
 from indexer.synonyms import split_identifier
 
 _K1, _B, _AVG_LEN = 1.2, 0.75, 40.0
+VERSION = 2  # of `encode_document`; part of a document's content hash, so a change re-indexes stored documents
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 STOP_WORDS = frozenset(
     [
@@ -80,12 +81,13 @@ class SparseVector:
 
 
 def terms(text: str) -> list[str]:
-    """Whole identifiers as written (lower-cased) plus their pieces, lightly stemmed, stop words dropped."""
+    """Whole identifiers as written (lower-cased) plus their pieces and adjacent pieces joined (`first_name` ->
+    firstname, as `FirstName` reads whole), lightly stemmed, stop words dropped."""
     out = []
     for word in _WORD.findall(text):
         lowered = word.lower()
         pieces = split_identifier(word)
-        for term in dict.fromkeys([lowered, *pieces]):
+        for term in dict.fromkeys([lowered, *pieces, *_joined(pieces)]):
             if term not in STOP_WORDS:
                 out.append(_stem(term))
     return out
@@ -111,8 +113,11 @@ def encode_document(text: str) -> SparseVector:
 
 def compounds(text: str) -> list[str]:
     """Adjacent words written as one, as schemas write them: "high schoolers" -> highschooler, "zip code"."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    return [_stem(a + b) for a, b in pairwise(words)
+    return [_stem(j) for j in _joined([w.lower() for w in _WORD.findall(text)])]
+
+
+def _joined(words: list[str]) -> list[str]:
+    return [a + b for a, b in pairwise(words)
             if a.isalpha() and b.isalpha() and a not in STOP_WORDS and b not in STOP_WORDS]
 
 

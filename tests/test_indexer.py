@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from indexer.documents import build_documents
+from indexer import lexical
+from indexer.documents import Document, build_documents
 from indexer.errors import EmptyDatabase, SchemaDocsError
 from indexer.indexing import index_database
 from indexer.introspect import introspect
@@ -259,6 +260,20 @@ def test_words_a_schema_writes_as_one_match_its_name(question: str, name: str) -
     """Schemas run words together ("Highschooler"); questions do not: the query carries adjacent words joined."""
     assert set(encode_query(question).indices) & set(encode_document(name).indices)
     assert not set(encode_query(question.replace(" ", " the ")).indices) & set(encode_document(name).indices)
+
+
+def test_a_snake_case_name_matches_words_run_together_as_a_camel_case_one_does(monkeypatch) -> None:
+    """"first names" matched `FirstName` by three terms and `first_name` by two, so schemas that run words
+    together won retrieval over those that do not; a name's adjacent pieces joined even that."""
+    def overlap(name: str) -> int:
+        return len(set(encode_query("first names").indices) & set(encode_document(name).indices))
+
+    assert overlap("first_name") == overlap("FirstName") == 3
+    # stored sparse vectors are recomputed when their encoding changes: its version is in the content hash
+    document = Document("column", "people.first_name", "first name")
+    before = document.content_hash("model")
+    monkeypatch.setattr(lexical, "VERSION", lexical.VERSION + 1)
+    assert document.content_hash("model") != before
 
 
 def test_join_keys_of_the_retrieved_tables_come_with_the_columns(store, embedder) -> None:
