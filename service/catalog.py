@@ -3,12 +3,14 @@ trip to the database, and the whole-schema prompt and the join graph come from h
 
 from __future__ import annotations
 
-from collections import deque
+import math
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from indexer.example_pool import words_of_names
+from indexer.lexical import terms
 from indexer.models import TableInfo
 from indexer.vectorstore import VectorStore
 
@@ -81,6 +83,17 @@ class SchemaCatalog:
     def group_of(self) -> dict[str, int]:
         return {name: i for i, group in enumerate(self.groups) for name in group}
 
+    @cached_property
+    def group_words(self) -> list[dict[str, float]]:
+        """Each group's words (lexical terms of its tables' names, namespace left out, and columns' names), each
+        weighted by its rarity among the groups: a question's rare words that a group holds point to it."""
+        def names(table: str) -> str:
+            return " ".join([local_name(table), *(c.name for c in self.tables[table].columns)])
+
+        held = [{word for table in group for word in terms(names(table))} for group in self.groups]
+        counts = Counter(word for words in held for word in words)
+        return [{w: math.log(len(held) / counts[w]) for w in words} for words in held]
+
     def join_path(self, start: str, goal: str, max_hops: int = 3) -> list[str]:
         """Tables strictly between `start` and `goal` on a shortest foreign-key path ([] when adjacent or
         unconnected within `max_hops`)."""
@@ -121,6 +134,13 @@ class SchemaCatalog:
                     previous[nxt].append(node)
         return previous
 
+
+
+def local_name(table: str) -> str:
+    """The name without its namespace: `orders` of `sales.orders` and of `sales__orders`."""
+    if "." in table:
+        return table.rsplit(".", 1)[1]
+    return table.strip("_").partition("__")[2] or table
 
 
 def namespace(table: str) -> str | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from indexer import lexical
 from indexer.models import TableInfo
 from service.catalog import SchemaCatalog
 from service.results import RetrievedContext
@@ -111,7 +112,7 @@ class PromptBuilder:
                     return Prompt(system, user, list(catalog.tables))
         user = _user_message(context, question, retry, terms)
         room = min(self.budget, self.window) - self._count(head) - self._count(user)
-        groups = route(catalog, context) if self.groups else []
+        groups = route(catalog, context, question) if self.groups else []
         while groups:  # the question's group(s) whole, a prefix shared by every question routed there
             names = [name for g in groups for name in catalog.groups[g]]
             schema = "\n\n".join(render_table(catalog.tables[n]) for n in names)
@@ -142,22 +143,31 @@ class PromptBuilder:
         return chosen
 
 
-_SECOND_GROUP = 0.7  # a second group whose best table scores this near the first's goes in too (benchmarks.md)
+# routing (benchmarks.md): the groups of the best retrieved tables weighed; the words the group holds count half
+# as much as its best table's score; a second group scoring this near the first's goes in too
+_CANDIDATE_GROUPS, _WORDS_WEIGHT, _SECOND_GROUP = 3, 0.5, 0.7
 
 
-def route(catalog: SchemaCatalog, context: RetrievedContext) -> list[int]:
-    """The groups (`SchemaCatalog.groups`) a question is about: its best retrieved table's, and the next
-    group's too when that one's best table scores nearly as well (sister schemas: two namespaces of flights).
-    Empty when the best table is in no group: the retrieved tables are the prompt's then."""
+def route(catalog: SchemaCatalog, context: RetrievedContext, question: str) -> list[int]:
+    """The groups (`SchemaCatalog.groups`) a question is about. Candidates: the groups of its best retrieved
+    tables, each scored by its best table (relative to the best of all) plus how much of the question's rare
+    words the group holds (sister schemas: `student_1` has no middle name, `student_transcripts_tracking` has).
+    The best candidate goes first, the next too when it scores nearly as well. Empty when the best table is in
+    no group: the retrieved tables are the prompt's then."""
     best: dict[int | None, float] = {}
     for table in sorted(context.tables, key=lambda t: -t.score):
         if table.reason == "retrieved":
             best.setdefault(catalog.group_of.get(table.table), table.score)
-    ranked = list(best.items())[:2]
+    ranked = list(best.items())
     if not ranked or ranked[0][0] is None:
         return []
-    top = ranked[0][1]
-    return [g for i, (g, score) in enumerate(ranked) if g is not None and (i == 0 or score >= _SECOND_GROUP * top)]
+    top = ranked[0][1] if ranked[0][1] > 0 else 1.0
+    candidates = [(g, score) for g, score in ranked if g is not None][:_CANDIDATE_GROUPS]
+    words = {*lexical.terms(question), *lexical.compounds(question)}
+    held = {g: sum(catalog.group_words[g].get(w, 0.0) for w in words) for g, _ in candidates}
+    most = max(held.values()) or 1.0
+    scored = sorted(((score / top + _WORDS_WEIGHT * held[g] / most, g) for g, score in candidates), reverse=True)
+    return [g for score, g in scored[:2] if score >= _SECOND_GROUP * scored[0][0]]
 
 
 def _about(catalog: SchemaCatalog) -> str:

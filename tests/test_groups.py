@@ -59,7 +59,27 @@ def test_groups_join_key_neighbours_and_namespaces_and_leave_the_rest_alone() ->
     ([], []),
 ])
 def test_a_question_goes_to_its_best_tables_group(scored: list[tuple[str, float]], expected: list[list[str]]) -> None:
-    assert [CATALOG.groups[g][:1] for g in route(CATALOG, context(*scored))] == expected
+    assert [CATALOG.groups[g][:1] for g in route(CATALOG, context(*scored), "")] == expected
+
+
+@pytest.mark.parametrize(("scored", "question", "expected"), [
+    # only flights_b holds a city: it goes first, its sister beside it
+    ([("flights_a__pilots", 1.0), ("flights_b__airports", 0.9)], "Which city has most airports?",
+     [["flights_b__airports"], ["flights_a__airlines"]]),
+    # the question's words are flights_a's alone: its sister, close by score, stays out
+    ([("flights_a__flights", 1.0), ("flights_b__routes", 0.75)], "Flight numbers?", [["flights_a__airlines"]]),
+    ([("flights_a__flights", 1.0), ("flights_b__routes", 0.75)], "",
+     [["flights_a__airlines"], ["flights_b__airports"]]),
+])
+def test_the_question_words_a_group_holds_weigh_in_routing(
+        scored: list[tuple[str, float]], question: str, expected: list[list[str]]) -> None:
+    assert [CATALOG.groups[g][:1] for g in route(CATALOG, context(*scored), question)] == expected
+
+
+def test_a_groups_words_leave_its_namespace_out_and_weigh_rare_words_more() -> None:
+    words = CATALOG.group_words[CATALOG.group_of["flights_b__airports"]]
+    assert "city" in words and "flights_b" not in words and "flight" not in words
+    assert words["city"] > words["name"] == 0.0 or "name" not in words  # every group has a name
 
 
 def words(text: str) -> int:
@@ -74,11 +94,12 @@ def test_a_group_is_the_prefix_every_question_routed_there_shares() -> None:
     assert first.group == second.group == "flights_a__airlines" and first.system == second.system
     assert "flights_b__routes" not in first.system and first.user.endswith("Question: Flights?")
 
-    merged = builder.build(CATALOG, context(("flights_b__routes", 1.0), ("flights_a__pilots", 0.9)), "Routes?")
+    # words that both groups hold: the sister group goes in too
+    merged = builder.build(CATALOG, context(("flights_b__routes", 1.0), ("flights_a__pilots", 0.9)), "Names?")
     assert merged.tables[:2] == ["flights_b__airports", "flights_b__routes"] and len(merged.tables) == 5
     # too large for the budget: the first group alone, then the retrieved tables as before
     tight = PromptBuilder(words, budget=110, window=200)
-    alone = tight.build(CATALOG, context(("flights_b__routes", 1.0), ("flights_a__pilots", 0.9)), "Routes?")
+    alone = tight.build(CATALOG, context(("flights_b__routes", 1.0), ("flights_a__pilots", 0.9)), "Names?")
     assert alone.tables == ["flights_b__airports", "flights_b__routes"]
     retrieved = PromptBuilder(words, budget=400, window=200, groups=False).build(
         CATALOG, context(("flights_a__flights", 1.2), ("flights_b__routes", 0.5)), "Flights?")
