@@ -8,8 +8,10 @@ A question is kept when its schema links (`service.schema_links`, over the table
 the run recorded, and every attempt's SQL goes through `service.repair.repaired` to the SQL the run validated (or
 is refused again): the same prompt and the same validation give the same greedy answer. With `--set` (a run of
 the default settings), the pipeline's retrieval and prompt are built again over that set's eval index too, and a
-question whose retrieved tables or columns, or whose prompt's tables, differ is re-asked. Changes to anything else
-(prompt wording, decoding) need a full run.
+question whose retrieved tables or columns, or whose prompt's tables, differ is re-asked; with `--prompts` too, a
+dump of BEFORE's prompts (`bench/prompt_dump.py`, run in a worktree at BEFORE's commit), a question is re-asked
+exactly when its whole first prompt differs (retrieval scores may move without changing a prompt). Changes to
+anything else (decoding) need a full run.
 """
 
 from __future__ import annotations
@@ -20,17 +22,14 @@ import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
+from prompt_dump import eval_runtime, prompt_hash  # bench/ is the script folder: sys.path[0]
 
-from eval.config import load_config
-from eval.runner import build_settings
-from eval.sets import DEFAULT_DATA, load_set
 from indexer.embedding import SentenceTransformerEmbedder
 from indexer.introspect import introspect
 from service.catalog import SchemaCatalog
 from service.errors import SQLRefused
 from service.pipeline import AskPipeline
 from service.repair import repaired
-from service.runtime import Runtime
 from service.schema_links import SchemaLinker
 from service.settings import Settings
 from service.sql_guard import check_sql
@@ -46,13 +45,16 @@ def main() -> None:
     parser.add_argument("after", type=Path)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "spider" / "database")
     parser.add_argument("--set", help="run retrieval again over this eval set's index (BEFORE used the defaults)")
+    parser.add_argument("--prompts", type=Path, help="with --set: BEFORE's prompts (bench/prompt_dump.py --out)")
     args = parser.parse_args()
     lines = (args.before / "predictions.jsonl").read_text().splitlines(keepends=True)
-    runtime = _eval_runtime(args.set, sorted({json.loads(line)["db_id"] for line in lines})) if args.set else None
+    runtime = eval_runtime(args.set, sorted({json.loads(line)["db_id"] for line in lines})) if args.set else None
     pipeline = AskPipeline(runtime) if runtime else None
     linker = SchemaLinker(runtime.embedder.embed if runtime else SentenceTransformerEmbedder(
         Settings().embedding_model).embed)
     catalogs: dict[str, SchemaCatalog] = {}
+    prompts = {d["id"]: d["prompt"] for d in map(json.loads, args.prompts.read_text().splitlines())
+               } if args.prompts else {}
     kept, retrieved, linked, repaired_now = [], 0, 0, 0
     for line in lines:
         r = json.loads(line)
@@ -60,7 +62,8 @@ def main() -> None:
             catalogs[r["db_id"]] = runtime.catalog(r["db_id"]) if runtime else _introspected(args.data, r["db_id"])
         catalog = catalogs[r["db_id"]]
         tables = [t["table"] for t in r["context"]["tables"]]
-        if pipeline and _prompted_otherwise(pipeline, catalog, r):
+        if pipeline and (prompts.get(r["id"]) != prompt_hash(pipeline, r["question"], r["db_id"]) if prompts
+                         else _prompted_otherwise(pipeline, catalog, r)):
             retrieved += 1
         elif linker.link(r["question"], r["db_id"], catalog, tables) != r["context"].get("links", []):
             linked += 1
@@ -79,14 +82,6 @@ def main() -> None:
 def _introspected(data: Path, db_id: str) -> SchemaCatalog:
     schema = introspect(sa.create_engine(f"sqlite:///{data / db_id / f'{db_id}.sqlite'}"), "sqlite")  # values too
     return SchemaCatalog("sqlite", "", [], {t.name: t for t in schema.tables})
-
-
-def _eval_runtime(set_name: str, db_ids: list[str]) -> Runtime:
-    bench = load_set(DEFAULT_DATA.resolve(), set_name)
-    runtime = Runtime(build_settings(bench, db_ids, load_config(["default"], None)))
-    for db_id in db_ids:
-        runtime.index(db_id)  # unchanged documents are not embedded again
-    return runtime
 
 
 def _prompted_otherwise(pipeline: AskPipeline, catalog: SchemaCatalog, record: dict) -> bool:
