@@ -138,14 +138,17 @@ class SchemaCatalog:
 
 def local_name(table: str) -> str:
     """The name without its namespace: `orders` of `sales.orders` and of `sales__orders`."""
-    if "." in table:
-        return table.rsplit(".", 1)[1]
-    return table.strip("_").partition("__")[2] or table
+    return _split_namespace(table)[1]
 
 
 def namespace(table: str) -> str | None:
     """The schema of `schema.table`, or the prefix of `prefix__table`; None for a plain name."""
+    return _split_namespace(table)[0]
+
+
+def _split_namespace(table: str) -> tuple[str | None, str]:
     if "." in table:
-        return table.rsplit(".", 1)[0]
+        space, _, name = table.rpartition(".")
+        return space, name
     head, _, rest = table.strip("_").partition("__")
-    return head if rest else None
+    return (head, rest) if rest else (None, table)
