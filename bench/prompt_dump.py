@@ -47,7 +47,9 @@ def eval_runtime(set_name: str, db_ids: list[str]) -> Runtime:
 
 def prompt_hash(pipeline: AskPipeline, question: str, db_id: str) -> str:
     prompt = pipeline.prompts.build(pipeline.rt.catalog(db_id), pipeline.context(question, db_id), question)
-    return hashlib.sha256(f"{prompt.system}\x00{prompt.user}".encode()).hexdigest()[:16]
+    # a narrowed prompt is asked again when its answer finds nothing: a change even where its text is the same
+    narrowed = "\x00narrowed" if prompt.narrowed else ""
+    return hashlib.sha256(f"{prompt.system}\x00{prompt.user}{narrowed}".encode()).hexdigest()[:16]
 
 
 if __name__ == "__main__":

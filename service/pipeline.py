@@ -151,7 +151,8 @@ class AskPipeline:
             if n > 1:
                 result.candidates_agreeing = agreeing
             if best.ok:
-                reason = doubt(best, agreeing, n) if s.recheck_doubtful else None
+                # an answer from half of a sister pair that finds nothing is asked again with both
+                reason = doubt(best, agreeing, n) if s.recheck_doubtful or prompt.narrowed else None
                 if doubtful is not None:  # the recheck: its answer, unless it is no less doubtful
                     _settle(result, doubtful if reason else best)
                     return

@@ -41,6 +41,7 @@ class Prompt:
     tables: list[str]  # tables whose definitions the prompt carries
     prefill: str = PREFILL
     group: str | None = None  # the group of tables (of a schema too large for one prompt) that is its prefix
+    narrowed: bool = False  # the first of a question routed to sister groups: the best one alone
 
 
 @dataclass
@@ -113,12 +114,17 @@ class PromptBuilder:
         user = _user_message(context, question, retry, terms)
         room = min(self.budget, self.window) - self._count(head) - self._count(user)
         groups = route(catalog, context, question) if self.groups else []
+        # sister groups hold look-alike tables that confuse a small model: the first attempt has the best one alone,
+        # a retry both
+        narrowed = retry is None and len(groups) > 1
+        if narrowed:
+            groups = groups[:1]
         while groups:  # the question's group(s) whole, a prefix shared by every question routed there
             names = [name for g in groups for name in catalog.groups[g]]
             schema = "\n\n".join(render_table(catalog.tables[n]) for n in names)
             if self._count(schema) <= room:
                 key = " + ".join(catalog.groups[g][0] for g in groups)
-                return Prompt(head + "\n\n" + schema, user, names, group=key)
+                return Prompt(head + "\n\n" + schema, user, names, group=key, narrowed=narrowed)
             groups = groups[:-1]
         chosen = self._fit(catalog, context, room)
         # a fixed order (the catalog's), not the ranking, keeps prefixes shared between similar questions

@@ -44,3 +44,28 @@ class StandInLLM(LLM):
                 on_token(token)
         return Completion(text=text, prompt_tokens=self.count_tokens(system + user), cached_tokens=0,
                           generated_tokens=len(text.split()), seconds=self.seconds, model=self.name)
+
+
+class Scripted(StandInLLM):
+    """A stand-in model that answers each call with the next of the test's answers, and records the prompts."""
+
+    def __init__(self, *answers: str | list[str]) -> None:
+        super().__init__()
+        self.script = list(answers)
+        self.prompts: list[str] = []
+        self.systems: list[str] = []
+
+    def warm_up(self, system, user, prefill=""):
+        return False  # not an answer: the script is for the questions
+
+    def complete(self, system, user, prefill="", stop=None, max_tokens=256, on_token=None, temperature=0.0):
+        return self.complete_many(system, user, 1)[0]
+
+    def complete_many(self, system, user, n, prefill="", stop=None, max_tokens=256, temperature=0.7, on_token=None):
+        self.prompts.append(user)
+        self.systems.append(system)
+        answer = self.script.pop(0)
+        texts = answer if isinstance(answer, list) else [answer]
+        assert len(texts) == n
+        return [Completion(text=t, prompt_tokens=10, cached_tokens=0, generated_tokens=5, seconds=0.0,
+                           model=self.name) for t in texts]

@@ -8,13 +8,12 @@ import pytest
 
 from service.candidates import AttemptFailed, Outcome, choose, doubt, unsure
 from service.databases import QueryResult
-from service.llm.base import Completion
 from service.pipeline import AskPipeline
 from service.prompt import PREFILL, STOP
 from service.results import Attempt
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.stand_in import StandInLLM
+from tests.stand_in import Scripted, StandInLLM
 
 QUESTION = "How many subnetworks are there?"
 COUNT = "SELECT COUNT(*) FROM subnetwork"
@@ -43,29 +42,6 @@ def test_what_makes_an_answer_doubtful() -> None:
     assert doubt(ran((None,), (None,)), 1, 1).startswith("it ran but returned only NULL")
     assert doubt(ran((4,)), 2, 5).startswith("other plausible queries")  # 2 of 5 agree
     assert doubt(ran((4,)), 3, 5) is None and doubt(ran((4,)), 1, 1) is None
-
-
-class Scripted(StandInLLM):
-    """A stand-in model that answers each call with the next of the test's answers, and records the prompts."""
-
-    def __init__(self, *answers: str | list[str]) -> None:
-        super().__init__()
-        self.script = list(answers)
-        self.prompts: list[str] = []
-
-    def warm_up(self, system, user, prefill=""):
-        return False  # not an answer: the script is for the questions
-
-    def complete(self, system, user, prefill="", stop=None, max_tokens=256, on_token=None, temperature=0.0):
-        return self.complete_many(system, user, 1)[0]
-
-    def complete_many(self, system, user, n, prefill="", stop=None, max_tokens=256, temperature=0.7, on_token=None):
-        self.prompts.append(user)
-        answer = self.script.pop(0)
-        texts = answer if isinstance(answer, list) else [answer]
-        assert len(texts) == n
-        return [Completion(text=t, prompt_tokens=10, cached_tokens=0, generated_tokens=5, seconds=0.0,
-                           model=self.name) for t in texts]
 
 
 def pipeline(demo_runtime: Runtime, llm: StandInLLM, **settings) -> AskPipeline:

@@ -11,10 +11,11 @@ import pytest
 from indexer.models import ColumnInfo, ForeignKey, TableInfo
 from service.catalog import SchemaCatalog, namespace
 from service.pipeline import AskPipeline
-from service.prompt import PromptBuilder, route
+from service.prompt import PromptBuilder, Retry, route
 from service.results import RetrievedContext, RetrievedTable
 from service.runtime import Runtime
 from service.settings import DatabaseConfig, Settings
+from tests.stand_in import Scripted
 
 
 def table(name: str, *columns: str, refs: tuple[str, ...] = ()) -> TableInfo:
@@ -94,19 +95,52 @@ def test_a_group_is_the_prefix_every_question_routed_there_shares() -> None:
     assert first.group == second.group == "flights_a__airlines" and first.system == second.system
     assert "flights_b__routes" not in first.system and first.user.endswith("Question: Flights?")
 
-    # words that both groups hold: the sister group goes in too
-    merged = builder.build(CATALOG, context(("flights_b__routes", 1.0), ("flights_a__pilots", 0.9)), "Names?")
+    # words that both groups hold: the first attempt has the best group alone, a retry both sisters
+    sisters, retry = context(("flights_b__routes", 1.0), ("flights_a__pilots", 0.9)), Retry("SELECT 1", "no rows")
+    narrowed = builder.build(CATALOG, sisters, "Names?")
+    assert narrowed.tables == ["flights_b__airports", "flights_b__routes"] and narrowed.narrowed
+    merged = builder.build(CATALOG, sisters, "Names?", retry=retry)
     assert merged.tables[:2] == ["flights_b__airports", "flights_b__routes"] and len(merged.tables) == 5
+    assert not merged.narrowed and not first.narrowed  # one group: nothing left out
     # too large for the budget: the first group alone, then the retrieved tables as before
-    tight = PromptBuilder(words, budget=110, window=200)
-    alone = tight.build(CATALOG, context(("flights_b__routes", 1.0), ("flights_a__pilots", 0.9)), "Names?")
-    assert alone.tables == ["flights_b__airports", "flights_b__routes"]
+    tight = PromptBuilder(words, budget=125, window=200)  # the retry adds ~15 words
+    assert tight.build(CATALOG, sisters, "Names?", retry=retry).tables == ["flights_b__airports", "flights_b__routes"]
     retrieved = PromptBuilder(words, budget=400, window=200, groups=False).build(
         CATALOG, context(("flights_a__flights", 1.2), ("flights_b__routes", 0.5)), "Flights?")
     assert retrieved.group is None and retrieved.tables == ["flights_a__flights", "flights_b__routes"]
 
 
 FILLERS = 40  # wide archive tables: with them the schema is larger than the model's window
+
+
+def add_fillers(db: sqlite3.Connection) -> None:
+    columns = ", ".join(f"measurement_{i:02d}_value_reading REAL" for i in range(30))
+    for i in range(FILLERS):
+        db.execute(f"CREATE TABLE archive__sensor_log_{i:02d} (id INTEGER PRIMARY KEY, {columns})")
+
+
+def test_a_sister_groups_answer_that_finds_nothing_is_asked_again_with_both(tmp_path, embedder) -> None:
+    """Scripted stand-in model (named as such): the test sets what it answers; routing, prompts, validation and
+    the database are real."""
+    with sqlite3.connect(tmp_path / "shops.sqlite") as db:
+        db.executescript("""
+            CREATE TABLE north__customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT);
+            CREATE TABLE south__customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT);
+            INSERT INTO north__customers VALUES (1, 'Ada', 'Oslo');
+            INSERT INTO south__customers VALUES (1, 'Bo', 'Lund');
+        """)
+        add_fillers(db)
+    settings = Settings(home=tmp_path / "home", default_db="shops", warm_up=False,
+                        databases={"shops": DatabaseConfig(url=f"sqlite:///{tmp_path / 'shops.sqlite'}")})
+    llm = Scripted("SELECT name FROM north__customers WHERE city = 'Lund'", "SELECT name FROM south__customers")
+    runtime = Runtime(settings, llm=llm, embedder=embedder)
+    runtime.index("shops")
+    result = AskPipeline(runtime).ask("Which customers are there by name and city?", "shops")
+    first, second = llm.systems
+    assert ("north__customers" in first) != ("south__customers" in first)  # one sister alone
+    assert "north__customers" in second and "south__customers" in second
+    assert "returned no rows" in llm.prompts[1] and result.rows == [["Bo"]]
+    runtime.close()
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +157,7 @@ def grouped_pipeline(tmp_path_factory: pytest.TempPathFactory, demo_runtime) -> 
             INSERT INTO sales__orders VALUES (1, 1, 10.0), (2, 1, 5.0), (3, 2, 7.5), (4, 3, 1.0), (5, 3, 2.0);
             INSERT INTO hr__employees VALUES (1, 'Di', 100.0), (2, 'Ed', 120.0);
         """)
-        columns = ", ".join(f"measurement_{i:02d}_value_reading REAL" for i in range(30))
-        for i in range(FILLERS):
-            db.execute(f"CREATE TABLE archive__sensor_log_{i:02d} (id INTEGER PRIMARY KEY, {columns})")
+        add_fillers(db)
     settings = Settings(home=folder / "home", default_db="company", warm_up=False,
                         databases={"company": DatabaseConfig(url=f"sqlite:///{folder / 'company.sqlite'}")})
     runtime = Runtime(settings, llm=demo_runtime.llm, embedder=demo_runtime.embedder)
