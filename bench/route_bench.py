@@ -35,7 +35,7 @@ def main() -> None:
     for r in records:
         catalog = runtime.catalog(r["db_id"])
         context = pipeline.context(r["question"], r["db_id"])
-        names = [namespace(catalog.groups[g][0]) for g in route(catalog, context, r["question"])]
+        names = [namespace(catalog.groups[g][0]) for g, _ in route(catalog, context, r["question"])]
         ranked = list(dict.fromkeys(namespace(t.table) for t in sorted(context.tables, key=lambda t: -t.score)
                                     if t.reason == "retrieved"))
         counts["best"] += bool(names) and names[0] == r["source_db"]

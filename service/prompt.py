@@ -113,12 +113,11 @@ class PromptBuilder:
                     return Prompt(system, user, list(catalog.tables))
         user = _user_message(context, question, retry, terms)
         room = min(self.budget, self.window) - self._count(head) - self._count(user)
-        groups = route(catalog, context, question) if self.groups else []
-        # sister groups hold look-alike tables that confuse a small model: the first attempt has the best one alone,
-        # a retry both
-        narrowed = retry is None and len(groups) > 1
-        if narrowed:
-            groups = groups[:1]
+        routed = route(catalog, context, question) if self.groups else []
+        # sister groups hold look-alike tables that confuse a small model: unless nearly tied, the first attempt has
+        # the best one alone, a retry both
+        narrowed = retry is None and len(routed) > 1 and routed[1][1] < _SISTER_BESIDE
+        groups = [g for g, _ in routed[:1 if narrowed else 2]]
         while groups:  # the question's group(s) whole, a prefix shared by every question routed there
             names = [name for g in groups for name in catalog.groups[g]]
             schema = "\n\n".join(render_table(catalog.tables[n]) for n in names)
@@ -150,16 +149,19 @@ class PromptBuilder:
 
 
 # routing (benchmarks.md): the groups of the best retrieved tables weighed; the words the group holds count half
-# as much as its best table's score; a second group scoring this near the first's goes in too
+# as much as its best table's score; a second group scoring this near the first's is a sister
 _CANDIDATE_GROUPS, _WORDS_WEIGHT, _SECOND_GROUP = 3, 0.5, 0.7
+# a sister this near (a coin toss between two databases) goes beside the best group from the first attempt; a
+# less near one only on a retry: the best group alone answers better where routing is surer
+_SISTER_BESIDE = 0.8
 
 
-def route(catalog: SchemaCatalog, context: RetrievedContext, question: str) -> list[int]:
-    """The groups (`SchemaCatalog.groups`) a question is about. Candidates: the groups of its best retrieved
-    tables, each scored by its best table (relative to the best of all) plus how much of the question's rare
-    words the group holds (sister schemas: `student_1` has no middle name, `student_transcripts_tracking` has).
-    The best candidate goes first, the next too when it scores nearly as well. Empty when the best table is in
-    no group: the retrieved tables are the prompt's then."""
+def route(catalog: SchemaCatalog, context: RetrievedContext, question: str) -> list[tuple[int, float]]:
+    """The groups (`SchemaCatalog.groups`) a question is about, each with its score relative to the first's.
+    Candidates: the groups of its best retrieved tables, each scored by its best table (relative to the best of
+    all) plus how much of the question's rare words the group holds (sister schemas: `student_1` has no middle
+    name, `student_transcripts_tracking` has). The best candidate goes first, the next too when it scores nearly
+    as well. Empty when the best table is in no group: the retrieved tables are the prompt's then."""
     best: dict[int | None, float] = {}
     for table in sorted(context.tables, key=lambda t: -t.score):
         if table.reason == "retrieved":
@@ -173,7 +175,7 @@ def route(catalog: SchemaCatalog, context: RetrievedContext, question: str) -> l
     held = {g: sum(catalog.group_words[g].get(w, 0.0) for w in words) for g, _ in candidates}
     most = max(held.values()) or 1.0
     scored = sorted(((score / top + _WORDS_WEIGHT * held[g] / most, g) for g, score in candidates), reverse=True)
-    return [g for score, g in scored[:2] if score >= _SECOND_GROUP * scored[0][0]]
+    return [(g, score / scored[0][0]) for score, g in scored[:2] if score >= _SECOND_GROUP * scored[0][0]]
 
 
 def _about(catalog: SchemaCatalog) -> str:
