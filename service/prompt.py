@@ -175,7 +175,8 @@ def route(catalog: SchemaCatalog, context: RetrievedContext, question: str) -> l
     held = {g: sum(catalog.group_words[g].get(w, 0.0) for w in words) for g, _ in candidates}
     most = max(held.values()) or 1.0
     scored = sorted(((score / top + _WORDS_WEIGHT * held[g] / most, g) for g, score in candidates), reverse=True)
-    return [(g, score / scored[0][0]) for score, g in scored[:2] if score >= _SECOND_GROUP * scored[0][0]]
+    first = scored[0][0] if scored[0][0] > 0 else 1.0  # every score 0: no ratio to take
+    return [(g, score / first) for score, g in scored[:2] if score >= _SECOND_GROUP * scored[0][0]]
 
 
 def _about(catalog: SchemaCatalog) -> str:

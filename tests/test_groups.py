@@ -77,6 +77,13 @@ def test_the_question_words_a_group_holds_weigh_in_routing(
     assert [CATALOG.groups[g][:1] for g, _ in route(CATALOG, context(*scored), question)] == expected
 
 
+def test_routing_gives_each_group_its_score_relative_to_the_first() -> None:
+    routed = route(CATALOG, context(("flights_b__routes", 1.0), ("flights_a__pilots", 0.75)), "")
+    assert [round(score, 2) for _, score in routed] == [1.0, 0.75]
+    assert [score for _, score in route(CATALOG, context(("flights_b__routes", 0.0), ("flights_a__pilots", 0.0)), "")
+            ] == [0.0, 0.0]  # nothing scored: no division by zero
+
+
 def test_a_groups_words_leave_its_namespace_out_and_weigh_rare_words_more() -> None:
     words = CATALOG.group_words[CATALOG.group_of["flights_b__airports"]]
     assert "city" in words and "flights_b" not in words and "flight" not in words
