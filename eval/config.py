@@ -26,6 +26,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "no-value-links": {"link_values": False},
     "no-schema-links": {"link_schema": False},
     "no-groups": {"group_prefixes": False},  # a large schema's retrieved tables, not the question's group
+    "m-schema": {"schema_format": "m_schema"},  # M-Schema's column listing instead of CREATE TABLE (lever 7)
     "candidates-5": {"candidates": 5},  # the greedy answer and 4 sampled ones, voted by their rows
     # the same, only for answers the model was unsure of (or that failed or returned nothing): most are not
     "candidates-5-unsure": {"candidates": 5, "candidates_below_logprob": -0.12},

@@ -9,6 +9,8 @@ from indexer.errors import EmptyDatabase
 from indexer.models import ColumnInfo, DatabaseSchema, ForeignKey, TableInfo
 
 _MAX_VALUE_CHARS = 60
+_MAX_EXAMPLE_CHARS = 40
+_EXAMPLES = 3  # stored values of any column, to show the model their format
 _SCAN_ROWS = 2_000  # sample values from a bounded prefix so a huge table costs no full scan
 
 
@@ -25,7 +27,7 @@ def introspect(
         for name, is_view in sorted(names):
             table = _read_table(inspector, name, is_view, schema)
             if sample_values:
-                _add_low_cardinality_values(conn, table, sample_values, schema)
+                _add_values(conn, table, sample_values, schema)
             tables.append(table)
     return DatabaseSchema(dialect=dialect, tables=tables)
 
@@ -54,30 +56,35 @@ def _read_table(inspector: sa.Inspector, name: str, is_view: bool, schema: str |
     return TableInfo(name=name, columns=columns, foreign_keys=foreign_keys, comment=comment, is_view=is_view)
 
 
-def _add_low_cardinality_values(conn: sa.Connection, table: TableInfo, limit: int, schema: str | None) -> None:
-    """Distinct values of the text columns that have at most `limit` of them (codes, states, vendors), read
-    from one bounded prefix of the table: one query per table, not one per column (20,000 columns cost 20,000
-    round trips), and the read stops as soon as every column has shown too many values."""
-    columns = [c for c in table.columns if _is_text(c.type)]
-    if not columns:
-        return
-    query = sa.select(*(sa.column(c.name) for c in columns)).select_from(sa.table(table.name, schema=schema))
-    seen: list[set[str] | None] = [set() for _ in columns]  # None: too many distinct values
+def _add_values(conn: sa.Connection, table: TableInfo, limit: int, schema: str | None) -> None:
+    """Distinct values of the text columns that have at most `limit` of them (codes, states, vendors), and the
+    first few values of every column (their format), read from one bounded prefix of the table: one query per
+    table, not one per column (20,000 columns cost 20,000 round trips), and the read stops as soon as every
+    column has shown too many values and its examples."""
+    query = sa.select(*(sa.column(c.name) for c in table.columns)).select_from(sa.table(table.name, schema=schema))
+    text = [_is_text(c.type) for c in table.columns]
+    seen: list[set[str] | None] = [set() if t else None for t in text]  # None: too many distinct values, or not text
+    examples: list[list[str]] = [[] for _ in table.columns]
     try:
         for row in conn.execute(query.limit(_SCAN_ROWS)):
             for i, value in enumerate(row):
+                if value is None or isinstance(value, bytes | memoryview) or not str(value).strip():
+                    continue  # nothing to show: NULL, blank or binary
+                if len(examples[i]) < _EXAMPLES and (shown := str(value)[:_MAX_EXAMPLE_CHARS]) not in examples[i]:
+                    examples[i].append(shown)
                 values = seen[i]
-                if values is not None and value is not None and str(value).strip():
+                if values is not None:
                     values.add(str(value)[:_MAX_VALUE_CHARS])
                     if len(values) > limit:
                         seen[i] = None
-            if all(values is None for values in seen):
+            if all(v is None for v in seen) and all(len(e) == _EXAMPLES for e in examples):
                 break
     except sa.exc.SQLAlchemyError:  # an unreadable view or exotic type must not stop indexing
         conn.rollback()
         return
-    for column, values in zip(columns, seen, strict=True):
+    for column, values, shown in zip(table.columns, seen, examples, strict=True):
         column.values = sorted(values) if values else []
+        column.examples = shown
 
 
 def _is_text(type_name: str) -> bool:

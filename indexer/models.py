@@ -21,6 +21,7 @@ class ColumnInfo:
     primary_key: bool = False
     comment: str | None = None
     values: list[str] = field(default_factory=list)  # distinct values of a low-cardinality text column
+    examples: list[str] = field(default_factory=list)  # the first few stored values, whatever the column
     description: str = ""  # from the schema docs, else the database comment
     unit: str = ""
 

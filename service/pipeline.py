@@ -40,7 +40,7 @@ class AskPipeline:
         # a prompt must fit both models' windows, counted with the first model's tokenizer (one family)
         window = min(m.capabilities.context_window for m in (runtime.llm, runtime.escalation) if m)
         self.prompts = PromptBuilder(runtime.llm.count_tokens, s.prompt_token_budget, window - s.max_new_tokens,
-                                     s.group_prefixes)
+                                     s.group_prefixes, s.schema_format)
         # (model, database) and (model, database/group) prefixes this process evaluated or loaded
         self._warm: set[tuple[str, str]] = set()
 

@@ -18,9 +18,10 @@ from functools import lru_cache
 from typing import Any
 
 from indexer import lexical
-from indexer.models import TableInfo
+from indexer.models import ColumnInfo, TableInfo
 from service.catalog import SchemaCatalog
 from service.results import RetrievedContext
+from service.settings import SchemaFormat
 
 DIALECT_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL/MariaDB"}
 PREFILL = "```sql\n"
@@ -31,7 +32,7 @@ Answer with exactly one {dialect} SELECT statement in a ```sql block and nothing
 Rules:
 - Use only the tables and columns defined below; join tables on the foreign keys shown.
 - Select only the columns the question asks for, in the order it asks for them.
-- Use the exact values shown in column comments when filtering on codes, states or names."""
+- Use the exact values shown {where} when filtering on codes, states or names."""
 
 
 @dataclass
@@ -50,14 +51,11 @@ class Retry:
     error: str
 
 
-def render_table(table: TableInfo, columns: set[str] | None = None) -> str:
+def render_create_table(table: TableInfo, columns: set[str] | None = None) -> str:
     """A CREATE TABLE statement, the form coder models know best, with descriptions and values as comments.
     `columns` keeps only those (plus keys) when a table is too wide for the budget."""
-    keys = {c for fk in table.foreign_keys for c in fk.columns}
     entries: list[tuple[str, str]] = []  # (definition, comment)
-    for c in table.columns:
-        if columns is not None and c.name not in columns and not c.primary_key and c.name not in keys:
-            continue
+    for c in _kept_columns(table, columns):
         notes = [n for n in (c.description, c.unit and f"unit: {c.unit}") if n]
         if c.values:
             notes.append("values: " + ", ".join(c.values))
@@ -74,6 +72,38 @@ def render_table(table: TableInfo, columns: set[str] | None = None) -> str:
     return f"{comment}CREATE TABLE {_quote(table.name)} (\n" + "\n".join(lines) + "\n);"
 
 
+def render_m_schema(table: TableInfo, columns: set[str] | None = None) -> str:
+    """A compact listing (XiYan-SQL's M-Schema): each column with its type, key, description and stored values
+    (all of a low-cardinality text column's, else the first few, for their format), then the table's foreign
+    keys as equalities. `columns` as for `render_create_table`."""
+    lines = []
+    for c in _kept_columns(table, columns):
+        parts = [f"{_quote(c.name)}:{c.type or 'TEXT'}", *(["Primary Key"] if c.primary_key else []),
+                 *filter(None, (c.description, c.unit and f"unit: {c.unit}"))]
+        if c.values:
+            parts.append(f"Values: [{', '.join(c.values)}]")
+        elif c.examples:
+            parts.append(f"Examples: [{', '.join(c.examples)}]")
+        lines.append(f"({', '.join(parts)})")
+    head = f"# Table: {_quote(table.name)}" + (f", {table.description}" if table.description else "")
+    text = head + "\n[\n" + ",\n".join(lines) + "\n]"
+    keys = [f"{_quote(table.name)}.{_quote(a)} = {_quote(fk.ref_table)}.{_quote(b)}"
+            for fk in table.foreign_keys for a, b in zip(fk.columns, fk.ref_columns, strict=False)]
+    return text + ("\nForeign keys: " + "; ".join(keys) if keys else "")
+
+
+_RENDERERS: dict[SchemaFormat, tuple[Callable[[TableInfo, set[str] | None], str], str]] = {
+    "create_table": (render_create_table, "in column comments"),
+    "m_schema": (render_m_schema, "in a column's Values"),
+}
+
+
+def _kept_columns(table: TableInfo, columns: set[str] | None) -> list[ColumnInfo]:
+    keys = {c for fk in table.foreign_keys for c in fk.columns}
+    return [c for c in table.columns
+            if columns is None or c.name in columns or c.primary_key or c.name in keys]
+
+
 def _quote(name: str) -> str:
     return name if name.replace("_", "").isalnum() and not name[0].isdigit() else f'"{name}"'
 
@@ -82,7 +112,10 @@ _TEMPLATE_TOKENS = 32  # the chat template's role markers and the prefilled answ
 
 
 class PromptBuilder:
-    def __init__(self, count_tokens: Callable[[str], int], budget: int, window: int, groups: bool = True) -> None:
+    def __init__(
+        self, count_tokens: Callable[[str], int], budget: int, window: int, groups: bool = True,
+        schema_format: SchemaFormat = "create_table",
+    ) -> None:
         """`budget`: the most tokens of a prompt carrying retrieved tables; `window`: the most tokens of any
         prompt (the model's context less the room for its answer); `groups`: a schema too large for one prompt
         gives the question its group of tables (a stable prefix) rather than its own selection."""
@@ -90,6 +123,7 @@ class PromptBuilder:
         self.budget = budget
         self.window = window - _TEMPLATE_TOKENS
         self.groups = groups
+        self._render, self._values_where = _RENDERERS[schema_format]
 
     def build(
         self,
@@ -100,10 +134,10 @@ class PromptBuilder:
         retry: Retry | None = None,
     ) -> Prompt:
         dialect = DIALECT_NAMES.get(catalog.dialect, catalog.dialect)
-        head = _INSTRUCTIONS.format(dialect=dialect) + _about(catalog)
+        head = _INSTRUCTIONS.format(dialect=dialect, where=self._values_where) + _about(catalog)
         terms = relevant_terms(catalog, context, question)
         if whole_schema is not False:
-            schema = "\n\n".join(render_table(t) for t in catalog.tables.values())
+            schema = "\n\n".join(self._render(t, None) for t in catalog.tables.values())
             glossary = [g for g in catalog.glossary if g.get("meaning")]
             layouts = [(_terms(glossary), []), ("", terms)] if glossary else [("", terms)]
             for in_prefix, with_question in layouts:
@@ -120,7 +154,7 @@ class PromptBuilder:
         groups = [g for g, _ in routed[:1 if narrowed else 2]]
         while groups:  # the question's group(s) whole, a prefix shared by every question routed there
             names = [name for g in groups for name in catalog.groups[g]]
-            schema = "\n\n".join(render_table(catalog.tables[n]) for n in names)
+            schema = "\n\n".join(self._render(catalog.tables[n], None) for n in names)
             if self._count(schema) <= room:
                 key = " + ".join(catalog.groups[g][0] for g in groups)
                 return Prompt(head + "\n\n" + schema, user, names, group=key, narrowed=narrowed)
@@ -139,7 +173,7 @@ class PromptBuilder:
             table = catalog.tables.get(retrieved.table)
             if table is None:
                 continue
-            for text in (render_table(table), render_table(table, wanted.get(table.name, set()))):
+            for text in (self._render(table, None), self._render(table, wanted.get(table.name, set()))):
                 cost = self._count(text)
                 if cost <= room:
                     chosen[table.name] = text

@@ -21,6 +21,7 @@ from service.errors import UnknownDatabase
 DEMO_DIR = Path(__file__).resolve().parent.parent / "indexer" / "demo"
 MODEL_CACHE = Path.home() / ".cache" / "ragsql" / "models"
 PackagedModel = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]  # service/llm/model_files.py
+SchemaFormat = Literal["create_table", "m_schema"]  # service/prompt.py renders each
 
 
 class DatabaseConfig(BaseModel):
@@ -154,6 +155,9 @@ class Settings(BaseSettings):
     group_prefixes: bool = Field(
         True, description="A schema too large for one prompt: the question's group of tables (foreign-key "
         "neighbours, one namespace) as a cached prefix, rather than its own retrieved tables")
+    schema_format: SchemaFormat = Field(
+        "create_table", description="How the prompt shows tables: CREATE TABLE statements, or M-Schema's compact "
+        "listing with example values of every column")
     warm_up: bool = Field(True, description="Evaluate the default database's prompt prefix when the API starts")
 
     # Answering.

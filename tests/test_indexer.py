@@ -146,6 +146,9 @@ def test_postgres_introspection_reads_keys_comments_views_and_values() -> None:
         assert cell.column("id").primary_key and not site.column("name").nullable
         assert cell.column("state").comment == "Administrative state"
         assert cell.column("state").values == ["LOCKED", "UNLOCKED"]
+        # every column shows the format of its first few values, numbers and long texts too
+        assert cell.column("id").examples == ["1", "2", "3"] and site.column("name").examples == ["Berlin", "Munich"]
+        assert cell.column("site_id").values == [] and cell.column("site_id").examples == ["1", "2"]
         engine.dispose()
     finally:
         with admin.begin() as conn:

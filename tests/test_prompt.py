@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.prompt import Prompt, PromptBuilder
+from indexer.models import ColumnInfo, ForeignKey, TableInfo
+from service.prompt import Prompt, PromptBuilder, render_m_schema
 from service.retrieve import retrieve
 
 pytestmark = pytest.mark.slow
@@ -13,10 +14,11 @@ BUDGET = 3400
 QUESTION = "How many LTE cells are locked?"
 
 
-def build(runtime, window: int, question: str = QUESTION) -> Prompt:
+def build(runtime, window: int, question: str = QUESTION, schema_format: str = "create_table") -> Prompt:
     catalog = runtime.catalog("demo")
     context = retrieve(runtime.searcher, catalog, "demo", question, 6, 20, 2, 0.85)
-    return PromptBuilder(runtime.llm.count_tokens, BUDGET, window).build(catalog, context, question)
+    builder = PromptBuilder(runtime.llm.count_tokens, BUDGET, window, schema_format=schema_format)
+    return builder.build(catalog, context, question)
 
 
 def test_whole_schema_and_glossary_form_one_prefix_when_they_fit(demo_runtime) -> None:
@@ -46,3 +48,31 @@ def test_a_schema_too_large_for_the_window_gives_way_to_retrieved_tables_within_
     assert len(prompt.tables) < len(demo_runtime.catalog("demo").tables)
     assert count(prompt.system) + count(prompt.user) <= BUDGET
     assert "- locked: " in prompt.user
+
+
+def test_m_schema_lists_columns_with_their_values_and_keys() -> None:
+    cell = TableInfo("cell", [
+        ColumnInfo("id", "INTEGER", primary_key=True, examples=["1", "2", "3"]),
+        ColumnInfo("site_id", "INTEGER", examples=["1", "2"]),
+        ColumnInfo("state", "TEXT", description="Administrative state", values=["LOCKED", "UNLOCKED"],
+                   examples=["LOCKED", "UNLOCKED"]),
+        ColumnInfo("label", "TEXT", examples=["Cell A"]),
+    ], [ForeignKey(["site_id"], "site", ["id"])], description="Radio cells")
+    assert render_m_schema(cell) == """# Table: cell, Radio cells
+[
+(id:INTEGER, Primary Key, Examples: [1, 2, 3]),
+(site_id:INTEGER, Examples: [1, 2]),
+(state:TEXT, Administrative state, Values: [LOCKED, UNLOCKED]),
+(label:TEXT, Examples: [Cell A])
+]
+Foreign keys: cell.site_id = site.id"""
+    # a table too wide for the budget keeps the wanted columns and its keys
+    assert "label" not in render_m_schema(cell, {"state"}) and "site_id" in render_m_schema(cell, {"state"})
+
+
+def test_the_m_schema_format_renders_the_whole_demo_schema_as_one_prefix(demo_runtime) -> None:
+    prompt = build(demo_runtime, 6144 - 256, schema_format="m_schema")
+    assert prompt.tables == list(demo_runtime.catalog("demo").tables)
+    assert "CREATE TABLE" not in prompt.system and "# Table: nrcelldu" in prompt.system
+    assert "Values: [LOCKED, SHUTTINGDOWN, UNLOCKED]" in prompt.system  # the exact values the rules point to
+    assert "in a column's Values" in prompt.system
