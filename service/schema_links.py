@@ -52,7 +52,7 @@ class SchemaLinker:
         schema_words = {_singular(w) for w in catalog.words}
         words = _WORD.findall(_QUOTED.sub(" ", question))
         spoken = {_singular(w.lower()) for w in words}
-        squashed = "".join(spoken)
+        squashed = "".join(_singular(w.lower()) for w in words)  # in question order: "high schoolers"
         phrases = _phrases(words, schema_words)
         if not phrases or not infos:
             return []
