@@ -24,6 +24,14 @@ CONCERTS = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
     table("stadium", "Stadium_ID", "Location", "Name", "Capacity"),
     table("concert", "concert_ID", "concert_Name", "Stadium_ID", "Year"),
 )})
+PETS = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
+    TableInfo("Student", [ColumnInfo("StuID", "INTEGER"), ColumnInfo("Fname", "TEXT"),
+                          ColumnInfo("Sex", "TEXT", values=["F", "M"])]),
+    TableInfo("Pets", [ColumnInfo("PetID", "INTEGER"), ColumnInfo("PetType", "TEXT", values=["cat", "dog"]),
+                       ColumnInfo("pet_age", "INTEGER")]),
+)})
+SINGERS = SchemaCatalog("sqlite", "", [], {"singer": TableInfo("singer", [
+    ColumnInfo("Name", "TEXT"), ColumnInfo("Country", "TEXT", values=["France", "Netherlands", "United States"])])})
 AIRPORTS = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
     table("airlines", "uid", "Airline", "Abbreviation", "Country"),
     table("airports", "City", "AirportCode", "AirportName", "Country"),
@@ -59,6 +67,55 @@ def test_a_word_for_a_table_or_column_is_linked_to_its_name(linker: SchemaLinker
 )
 def test_words_the_schema_uses_and_values_are_not_linked(linker: SchemaLinker, question: str) -> None:
     assert linker.link(question, "db", CONCERTS, list(CONCERTS.tables)) == []
+
+
+@pytest.mark.parametrize(
+    ("catalog", "question", "link"),
+    [
+        (PETS, "How many puppies are raised by female students?", '"puppies" means Pets.PetType = \'dog\''),
+        (PETS, "Find the family name of the student who has a kitten that is age 3.",
+         '"kitten" means Pets.PetType = \'cat\''),
+        (SINGERS, "What is the average age of all French musicians?", '"french" means singer.Country = \'France\''),
+    ],
+)
+def test_a_word_for_a_stored_value_is_linked_to_the_filter_it_means(linker: SchemaLinker, catalog: SchemaCatalog,
+                                                                    question: str, link: str) -> None:
+    assert link in linker.link(question, "db", catalog, list(catalog.tables))
+
+
+def test_a_value_the_question_writes_as_stored_is_left_to_the_value_linker(linker: SchemaLinker) -> None:
+    links = linker.link("How many students have a cat or a dog?", "db", PETS, list(PETS.tables))
+    assert not any("PetType" in link for link in links)
+    # nor is a word linked to a value of a column the question only names ("country": not 'France')
+    assert linker.link("Show the names and countries of all singers.", "db", SINGERS, ["singer"]) == []
+
+
+SHOPS = SchemaCatalog("sqlite", "", [], {
+    "shop": TableInfo("shop", [ColumnInfo("Name", "TEXT"), ColumnInfo("Products", "INTEGER")]),
+    "employee": TableInfo("employee", [ColumnInfo("City", "TEXT", values=["Bristol", "Leeds", "Sale"])]),
+})
+MAKERS = SchemaCatalog("sqlite", "", [], {
+    "car_makers": TableInfo("car_makers", [ColumnInfo("FullName", "TEXT"), ColumnInfo("Country", "TEXT")]),
+    "continents": TableInfo("continents", [ColumnInfo("Continent", "TEXT", values=["america", "asia", "europe"])]),
+})
+
+
+@pytest.mark.parametrize(
+    ("catalog", "question"),
+    [
+        (PETS, "What type of pet is the youngest animal, and how much does it weigh?"),  # 'cat' nearly as near
+        (SHOPS, "Which shop sells the most products?"),  # 'Sale' is a city: a name needs a word written as one
+        (MAKERS, "How many models did the maker American Motor Company produce?"),  # a name: matched as written
+    ],
+)
+def test_no_value_link_where_the_word_does_not_single_out_one(linker: SchemaLinker, catalog: SchemaCatalog,
+                                                               question: str) -> None:
+    assert not any(" = " in link for link in linker.link(question, "db", catalog, list(catalog.tables)))
+
+
+def test_a_proper_adjective_links_to_its_value(linker: SchemaLinker) -> None:
+    links = linker.link("Which countries are European?", "db", MAKERS, list(MAKERS.tables))
+    assert '"european" means continents.Continent = \'europe\'' in links
 
 
 def test_a_name_said_in_two_words_is_not_linked_whatever_the_hash_seed(linker: SchemaLinker) -> None:
