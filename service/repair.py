@@ -8,7 +8,10 @@ them word for word):
   exactly one column of the SELECT's tables has that spelling;
 - a column that none of the SELECT's tables has but exactly one other table does, linked by a single foreign key
   to exactly one of them (the table it was qualified with first): that table is joined on the key
-  (`SELECT T1.Fname FROM Has_Pet AS T1 ...` reads `Student.Fname` through `Has_Pet.StuID`).
+  (`SELECT T1.Fname FROM Has_Pet AS T1 ...` reads `Student.Fname` through `Has_Pet.StuID`);
+- failing those, an aliased table that lacks a column read through its alias, when exactly one table the query
+  lacks has every column read through it: the model named a look-alike table (`Addresses AS T1 JOIN
+  Student_Enrolment AS T2 ON T1.address_id = T2.current_address_id ... COUNT(T2.student_id)` means `Students`).
 
 Joins, on every answer (the query runs, so nothing else would catch it):
 - a join condition that compares a column with itself (`JOIN car_names AS T2 ON T2.MakeId = T2.MakeId`, a cross
@@ -49,13 +52,14 @@ def repaired(sql: str, catalog: SchemaCatalog, question: str, check: Callable[[s
     try:
         return sql, check(sql)
     except SQLRefused as refused:
-        columns = repair_columns(sql, catalog) if refused.rule == "unknown_column" else None
-        if columns:
-            columns = _repaired_joins(columns, catalog, question) or columns
-            try:
-                return columns, check(columns)
-            except SQLRefused:
-                pass
+        for repair in (repair_columns, repair_tables) if refused.rule == "unknown_column" else ():
+            columns = repair(sql, catalog)
+            if columns:
+                columns = _repaired_joins(columns, catalog, question) or columns
+                try:
+                    return columns, check(columns)
+                except SQLRefused:
+                    pass
         raise
 
 
@@ -70,6 +74,12 @@ def _repaired_joins(sql: str, catalog: SchemaCatalog, question: str) -> str | No
 def repair_columns(sql: str, catalog: SchemaCatalog) -> str | None:
     """The query with such columns moved or respelled; None when no column can be repaired that way."""
     return _rewrite(sql, catalog, _repair_columns)
+
+
+def repair_tables(sql: str, catalog: SchemaCatalog) -> str | None:
+    """The query with an aliased table swapped for the one other table that has every column read through its
+    alias; None when no table is missing a column that way, or more than one would fit."""
+    return _rewrite(sql, catalog, _swap_tables)
 
 
 def repair_joins(sql: str, catalog: SchemaCatalog) -> str | None:
@@ -113,6 +123,26 @@ def _repair_columns(select: exp.Select, catalog: SchemaCatalog) -> bool:
                 column.set("table", exp.to_identifier(alias))
             repaired = True
     return repaired
+
+
+def _swap_tables(select: exp.Select, catalog: SchemaCatalog) -> bool:
+    tables = [(t, catalog.find(t.name)) for t in _own(select, exp.Table)]
+    present = {name.lower() for _, name in tables if name}
+    swapped = False
+    for node, name in tables:
+        alias = node.alias.lower()
+        if not name or not alias or alias == name.lower():
+            continue  # unaliased: its qualifiers are its name, which a swap would have to rewrite too
+        read = {c.name for c in _own(select, exp.Column) if c.table.lower() == alias}
+        if not read or all(catalog.tables[name].column(c) for c in read):
+            continue
+        fits = [t.name for t in catalog.tables.values()
+                if t.name.lower() not in present and all(t.column(c) for c in read)]
+        if len(fits) == 1:
+            node.set("this", exp.to_identifier(fits[0]))
+            present.add(fits[0].lower())
+            swapped = True
+    return swapped
 
 
 def _join_owner(select: exp.Select, column: exp.Column, sources: dict[str, tuple[str, TableInfo]],

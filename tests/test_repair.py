@@ -12,7 +12,7 @@ import pytest
 from indexer.models import ColumnInfo, ForeignKey, TableInfo
 from service.catalog import SchemaCatalog
 from service.errors import SQLRefused
-from service.repair import prune_joins, repair_columns, repair_joins, repaired
+from service.repair import prune_joins, repair_columns, repair_joins, repair_tables, repaired
 from service.sql_guard import CheckedSQL, check_sql
 
 
@@ -349,3 +349,38 @@ def test_a_join_named_by_its_columns_in_the_question_stays() -> None:
     assert prune_joins(sql, AIRPORTS, "Which cities are flight destinations?") is None
     assert prune_joins(sql, AIRPORTS, "Which cities are destinations?") is None
     assert prune_joins(sql, AIRPORTS, "Which cities have an airport?") == "SELECT T1.City FROM airports AS T1"
+
+
+STUDENTS = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
+    table("Addresses", "address_id", "line_1", "city"),
+    table("Students", "student_id", "current_address_id", "permanent_address_id", "first_name",
+          keys=(ForeignKey(["current_address_id"], "Addresses", ["address_id"]),
+                ForeignKey(["permanent_address_id"], "Addresses", ["address_id"]))),
+    table("Student_Enrolment", "student_enrolment_id", "student_id", "degree_program_id",
+          keys=(ForeignKey(["student_id"], "Students", ["student_id"]),)),
+    table("Degree_Programs", "degree_program_id", "degree_summary_name"),
+)})
+
+
+def test_a_look_alike_table_missing_a_column_gives_way_to_the_one_that_has_all_read_from_it() -> None:
+    # Spider dev 562 as the model wrote it: Student_Enrolment has student_id but not current_address_id;
+    # Students has both, and two key paths from Addresses make the join repair leave it alone
+    sql = ("SELECT T1.address_id, T1.line_1 FROM Addresses AS T1 JOIN Student_Enrolment AS T2 ON T1.address_id = "
+           "T2.current_address_id GROUP BY T1.address_id ORDER BY COUNT(T2.student_id) DESC LIMIT 1")
+    assert repaired(sql, STUDENTS, "", guard(STUDENTS))[0] == sql.replace("Student_Enrolment", "Students")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # no table has both first_name and city_id
+        "SELECT T2.first_name FROM Addresses AS T1 JOIN Student_Enrolment AS T2 ON T1.address_id = T2.city_id",
+        # the one that has the column is in the query already: the column repair's to move
+        "SELECT T2.degree_summary_name FROM Degree_Programs AS T1 JOIN Students AS T2 ON T1.degree_program_id = "
+        "T2.student_id",
+        "SELECT T2.student_id FROM Addresses AS T1, Degree_Programs AS T2",  # two tables have student_id
+        "SELECT Student_Enrolment.current_address_id FROM Student_Enrolment",  # unaliased: qualifiers are its name
+    ],
+)
+def test_no_table_is_swapped_without_exactly_one_that_has_every_column_read(sql: str) -> None:
+    assert repair_tables(sql, STUDENTS) is None
