@@ -8,7 +8,8 @@ them word for word):
   exactly one column of the SELECT's tables has that spelling;
 - a column that none of the SELECT's tables has but exactly one other table does, linked by a single foreign key
   to exactly one of them (the table it was qualified with first): that table is joined on the key
-  (`SELECT T1.Fname FROM Has_Pet AS T1 ...` reads `Student.Fname` through `Has_Pet.StuID`);
+  (`SELECT T1.Fname FROM Has_Pet AS T1 ...` reads `Student.Fname` through `Has_Pet.StuID`), and the unqualified
+  columns both tables then have are qualified with the one they read;
 - failing those, an aliased table that lacks a column read through its alias, when exactly one table the query
   lacks has every column read through it: the model named a look-alike table (`Addresses AS T1 JOIN
   Student_Enrolment AS T2 ON T1.address_id = T2.current_address_id ... COUNT(T2.student_id)` means `Students`).
@@ -170,9 +171,23 @@ def _join_owner(select: exp.Select, column: exp.Column, sources: dict[str, tuple
     if len(links) != 1:
         return None
     table, name, alias, link = links[0]
+    _qualify_shared(select, column, sources, table)
     select.set("joins", [*_joins(select), exp.Join(this=_aliased(table.name, alias), on=_equality(link))])
     sources[alias.lower()] = (alias, table)
     return alias, name
+
+
+def _qualify_shared(select: exp.Select, repaired: exp.Column, sources: dict[str, tuple[str, TableInfo]],
+                    joining: TableInfo) -> None:
+    """Unqualified columns that the table about to be joined also has, qualified with the one table of the
+    SELECT they read: unqualified they would become ambiguous (`SELECT Document_ID ... ORDER BY
+    COUNT(Paragraph_ID)` joined to Paragraphs)."""
+    for column in _own(select, exp.Column):
+        if column is repaired or column.table or column.this.quoted or not joining.column(column.name):
+            continue
+        owners = [alias for alias, table in sources.values() if table.column(column.name)]
+        if len(owners) == 1:
+            column.set("table", exp.to_identifier(owners[0]))
 
 
 def _new_alias(name: str, sources: dict[str, tuple[str, TableInfo]]) -> str:

@@ -384,3 +384,19 @@ def test_a_look_alike_table_missing_a_column_gives_way_to_the_one_that_has_all_r
 )
 def test_no_table_is_swapped_without_exactly_one_that_has_every_column_read(sql: str) -> None:
     assert repair_tables(sql, STUDENTS) is None
+
+
+def test_columns_a_joined_table_shares_are_qualified_with_the_table_they_read() -> None:
+    # Spider dev 375 as the model wrote it: Paragraph_ID is Paragraphs', joined on its key; Document_ID, which
+    # both tables then have, would be ambiguous unqualified
+    documents = SchemaCatalog("sqlite", "", [], {t.name: t for t in (
+        table("Documents", "Document_ID", "Document_Name"),
+        table("Paragraphs", "Paragraph_ID", "Document_ID",
+              keys=(ForeignKey(["Document_ID"], "Documents", ["Document_ID"]),)),
+    )})
+    sql = ("SELECT Document_ID FROM Documents WHERE Document_ID = (SELECT Document_ID FROM Documents "
+           "GROUP BY Document_ID ORDER BY COUNT(Paragraph_ID) ASC LIMIT 1)")
+    assert repaired(sql, documents, "", guard(documents))[0] == (
+        "SELECT Document_ID FROM Documents WHERE Document_ID = (SELECT Documents.Document_ID FROM Documents JOIN "
+        "Paragraphs ON Paragraphs.Document_ID = Documents.Document_ID GROUP BY Documents.Document_ID ORDER BY "
+        "COUNT(Paragraph_ID) ASC LIMIT 1)")
