@@ -17,6 +17,7 @@ from indexer.lexical import STOP_WORDS
 from indexer.models import TableInfo
 from indexer.synonyms import Enricher, split_identifier
 from service.catalog import SchemaCatalog
+from service.values import sql_literal
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -93,7 +94,7 @@ class SchemaLinker:
                 texts = [self._enricher.phrase(table.name), *table.synonyms,
                          *(self._enricher.phrase(c.name) for c in table.columns)]
                 names[1:1] = [table.name] * len(table.synonyms)
-                names += [f"{table.name}.{column} = '{value.replace(chr(39), chr(39) * 2)}'" for column, value in shown]
+                names += [f"{table.name}.{column} = {sql_literal(value)}" for column, value in shown]
                 texts += [_spoken(value) for _, value in shown]
                 known = (names, len(names) - len(shown), _normalised(self._embed(texts)))
                 with self._lock:

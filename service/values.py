@@ -32,7 +32,7 @@ def link_values(question: str, catalog: SchemaCatalog, tables: Iterable[str], sa
                 phrase = _mentioned(value, phrases)
                 if phrase:
                     held.setdefault((phrase, column.name, value), []).append(table.name)
-    hints = [f'"{phrase}": {column} = {_literal(value)} (in {", ".join(owners)})'
+    hints = [f'"{phrase}": {column} = {sql_literal(value)} (in {", ".join(owners)})'
              for (phrase, column, value), owners in held.items()]
     for match in _ISO_DATE.finditer(question):
         hints += _date_hints(match.group(0), infos, sample)
@@ -67,7 +67,7 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _literal(value: str) -> str:
+def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
