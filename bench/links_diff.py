@@ -8,19 +8,12 @@ alters only these prompts, so only these can change answers.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
-from types import ModuleType
 
-from prompt_dump import eval_runtime  # bench/ is the script folder: sys.path[0]
+from at_commit import module_at  # bench/ is the script folder: sys.path[0]
+from prompt_dump import eval_runtime
 
 from eval.sets import DEFAULT_DATA, load_set
 from service.pipeline import AskPipeline
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -31,7 +24,7 @@ def main() -> None:
     questions = load_set(DEFAULT_DATA.resolve(), args.set).select()
     runtime = eval_runtime(args.set, sorted({q.db_id for q in questions}))
     pipeline = AskPipeline(runtime)
-    earlier = _linker_at(args.against).SchemaLinker(runtime.embedder.embed)
+    earlier = module_at(args.against, "service/schema_links.py").SchemaLinker(runtime.embedder.embed)
     changed = 0
     for q in questions:
         context = pipeline.context(q.question, q.db_id)
@@ -41,19 +34,6 @@ def main() -> None:
             changed += 1
             print(f"{q.id}: {q.question}\n  then: {then}\n  now:  {now}")
     print(f"{args.set}: links changed for {changed} of {len(questions)}")
-
-
-def _linker_at(commit: str) -> ModuleType:
-    source = subprocess.run(["git", "show", f"{commit}:service/schema_links.py"], cwd=REPO, check=True,
-                            capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "schema_links_then.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("schema_links_then", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 if __name__ == "__main__":
