@@ -54,11 +54,11 @@ def repaired(sql: str, catalog: SchemaCatalog, question: str, check: Callable[[s
         return sql, check(sql)
     except SQLRefused as refused:
         for repair in (repair_columns, repair_tables) if refused.rule == "unknown_column" else ():
-            columns = repair(sql, catalog)
-            if columns:
-                columns = _repaired_joins(columns, catalog, question) or columns
+            fixed = repair(sql, catalog)
+            if fixed:
+                fixed = _repaired_joins(fixed, catalog, question) or fixed
                 try:
-                    return columns, check(columns)
+                    return fixed, check(fixed)
                 except SQLRefused:
                     pass
         raise

@@ -17,7 +17,7 @@ from indexer.lexical import STOP_WORDS
 from indexer.models import TableInfo
 from indexer.synonyms import Enricher, split_identifier
 from service.catalog import SchemaCatalog
-from service.values import sql_literal
+from service.values import linkable, normal_words, sql_literal
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -47,8 +47,8 @@ class SchemaLinker:
     def __init__(self, embed: Embed) -> None:
         self._embed = embed
         self._enricher = Enricher()
-        # (database, table, its names and values) -> (labels, where its values start, unit vectors)
-        self._names: dict[tuple[str, str, tuple[str, ...]], tuple[list[str], int, np.ndarray]] = {}
+        # (database, table, its names and values) -> (labels, the value each stands for, unit vectors)
+        self._names: dict[tuple[str, str, tuple[str, ...]], tuple[list[str], list[str | None], np.ndarray]] = {}
         self._lock = threading.Lock()
 
     def link(self, question: str, db_id: str, catalog: SchemaCatalog, tables: Iterable[str]) -> list[str]:
@@ -62,14 +62,15 @@ class SchemaLinker:
         phrases = _phrases(words, schema_words)
         if not phrases or not infos:
             return []
-        labels, owners, is_value, vectors = self._vectors(db_id, infos)
+        labels, owners, stored, vectors = self._vectors(db_id, infos)
+        is_value = np.array([v is not None for v in stored])
         scores = _normalised(self._embed([p for group in phrases for p in group.texts])) @ vectors.T
         links: dict[str, tuple[float, str]] = {}  # label -> (similarity, phrase)
         row = 0
         for group in phrases:
             block = scores[row:row + len(group.texts)]
             row += len(group.texts)
-            found = _value_link(block, group, labels, is_value, spoken)
+            found = _value_link(block, group, labels, stored, is_value, spoken)
             if found is None and group.names:
                 found = _name_link(block[:len(group.names)], group, labels, owners, is_value, spoken, squashed)
             if found is not None and found[1] > links.get(found[0], (0.0, ""))[0]:
@@ -77,15 +78,17 @@ class SchemaLinker:
         ranked = sorted(links.items(), key=lambda item: -item[1][0])[:_MAX_LINKS]
         return [f"\"{phrase}\" means {label}" for label, (_, phrase) in ranked]
 
-    def _vectors(self, db_id: str, tables: list[TableInfo]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """Each entry's label (`table`, `table.column` or `table.column = 'value'`), the index of its table,
-        whether it is a value, and its unit vector."""
+    def _vectors(
+        self, db_id: str, tables: list[TableInfo]
+    ) -> tuple[list[str], np.ndarray, list[str | None], np.ndarray]:
+        """Each entry's label (`table`, `table.column` or `table.column = 'value'`), the index of its table, the
+        stored value it stands for (None for a name), and its unit vector."""
         labels: list[str] = []
         owners: list[int] = []
-        values: list[bool] = []
+        stored: list[str | None] = []
         blocks = []
         for table in tables:
-            shown = [(c.name, v) for c in table.columns for v in c.values if _linkable(v)]
+            shown = [(c.name, v) for c in table.columns for v in c.values if linkable(v)]
             key = (db_id, table.name, (*table.synonyms, "", *(c.name for c in table.columns), "", *map(str, shown)))
             with self._lock:
                 known = self._names.get(key)
@@ -94,16 +97,17 @@ class SchemaLinker:
                 texts = [self._enricher.phrase(table.name), *table.synonyms,
                          *(self._enricher.phrase(c.name) for c in table.columns)]
                 names[1:1] = [table.name] * len(table.synonyms)
+                values: list[str | None] = [None] * len(names) + [value for _, value in shown]
                 names += [f"{table.name}.{column} = {sql_literal(value)}" for column, value in shown]
-                texts += [_spoken(value) for _, value in shown]
-                known = (names, len(names) - len(shown), _normalised(self._embed(texts)))
+                texts += [normal_words(value) for _, value in shown]
+                known = (names, values, _normalised(self._embed(texts)))
                 with self._lock:
                     self._names[key] = known
             labels += known[0]
             owners += [len(blocks)] * len(known[0])
-            values += [i >= known[1] for i in range(len(known[0]))]
+            stored += known[1]
             blocks.append(known[2])
-        return labels, np.array(owners), np.array(values), np.vstack(blocks)
+        return labels, np.array(owners), stored, np.vstack(blocks)
 
 
 @dataclass
@@ -153,8 +157,8 @@ def _name_link(block: np.ndarray, group: _Phrases, labels: list[str], owners: np
     return None
 
 
-def _value_link(block: np.ndarray, group: _Phrases, labels: list[str], is_value: np.ndarray,
-                spoken: set[str]) -> tuple[str, float, str] | None:
+def _value_link(block: np.ndarray, group: _Phrases, labels: list[str], stored: list[str | None],
+                is_value: np.ndarray, spoken: set[str]) -> tuple[str, float, str] | None:
     """The stored value the group's word means ("puppy": 'dog'), when it is nearer than every name and clearly
     nearer than every other value; a value the question writes as stored is left to the value linker, and a
     name (a value written with a capital) is meant only by a word written with one ("sells" is not 'Sale')."""
@@ -164,10 +168,11 @@ def _value_link(block: np.ndarray, group: _Phrases, labels: list[str], is_value:
     i, at = np.unravel_index(int(values.argmax()), values.shape)
     similarity = float(values[i, at])
     rest = np.delete(values[i], at)[np.delete(is_value, at)]
-    value = labels[at].split(" = ", 1)[1][1:-1].replace("''", "'")
+    value = stored[at]
+    assert value is not None
     if (similarity < _MIN_VALUE_SIMILARITY or (rest.size and similarity - float(rest.max()) < _MIN_VALUE_MARGIN)
             or similarity <= float(np.where(is_value, -1.0, block).max())
-            or {_singular(w) for w in _spoken(value).split()} <= spoken
+            or {_singular(w) for w in normal_words(value).split()} <= spoken
             or (value[:1].isupper() and not group.capitalised)):
         return None
     return labels[at], similarity, group.texts[0]
@@ -179,15 +184,6 @@ def _named(label: str, spoken: set[str], squashed: str) -> bool:
     name = label.rsplit(".", 1)[-1]
     words = {_singular(w) for w in split_identifier(name)}
     return words <= spoken or re.sub(r"[\W_]+", "", name.lower()) in squashed
-
-
-def _linkable(value: str) -> bool:
-    """A value a word can mean: not a one-letter code or a number, which match too many words."""
-    return len(value.strip()) >= 2 and not value.replace(".", "").strip().isdigit()
-
-
-def _spoken(value: str) -> str:
-    return " ".join(re.split(r"[\s_]+", value.lower())).strip()
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:

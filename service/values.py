@@ -46,20 +46,26 @@ def _phrases(question: str) -> dict[str, str]:
     for size in range(1, _MAX_PHRASE_WORDS + 1):
         for i in range(len(words) - size + 1):
             written = " ".join(words[i : i + size])
-            found.setdefault(_normal(written), written)
-            found.setdefault(_singular(_normal(written)), written)
+            found.setdefault(normal_words(written), written)
+            found.setdefault(_singular(normal_words(written)), written)
     return found
 
 
 def _mentioned(value: str, phrases: dict[str, str]) -> str | None:
-    normal = _normal(value)
-    # a code of one letter or a number matches too many words to mean anything
-    if len(normal) < 2 or normal.replace(".", "").isdigit():
+    if not linkable(value):
         return None
+    normal = normal_words(value)
     return phrases.get(normal) or phrases.get(_singular(normal))
 
 
-def _normal(text: str) -> str:
+def linkable(value: str) -> bool:
+    """A value a question's words can mean: not a code of one letter or a number, which match too many words."""
+    normal = normal_words(value)
+    return len(normal) >= 2 and not normal.replace(".", "").isdigit()
+
+
+def normal_words(text: str) -> str:
+    """Lower case, words parted by single spaces (underscores and hyphens too)."""
     return " ".join(re.split(r"[\s_-]+", text.lower())).strip()
 
 
